@@ -1,0 +1,1 @@
+//! Criterion benchmarks of the nnid stages live in `benches/benches/`.

@@ -1,0 +1,150 @@
+//! u-gradients by central differences with a fixed step in u = Âᵀx (route S step 3.1).
+//!
+//! With P = (Âᵀ)⁺ (d×m0, ÂᵀP = I), the points x ± εPe_j move u = Âᵀx by exactly ±εe_j, so
+//! `∂f/∂u_j ≈ [f(x + εPe_j) − f(x − εPe_j)]/(2ε)` has the error of a plain central difference
+//! whatever the conditioning of Â: an ill-conditioned Â only lengthens the x-step. (The
+//! alternative, a least-squares map of x-gradients, multiplies their error by cond(Â): it
+//! failed on a cond-1.4e5 teacher in the prototype, route-S notes §2.1.)
+
+use crate::FitError;
+use nnid_linalg::{Linalg, Mat, axpy};
+use nnid_nn_model::Oracle;
+use rand::Rng;
+use rand_distr::StandardNormal;
+
+/// Smallest accepted ratio σ_min/σ_max of Â: below it the u-coordinates are not defined.
+pub(crate) const MIN_RELATIVE_SINGULAR_VALUE: f64 = 1e-13;
+
+/// The pseudo-inverse P = (Âᵀ)⁺ = U Σ⁻¹ Vᵀ (d×m0) and cond(Â), from the thin SVD Â = UΣVᵀ.
+///
+/// # Errors
+/// [`FitError::RankDeficientFirstLayer`] when Â is rank deficient (σ_min/σ_max below
+/// [`MIN_RELATIVE_SINGULAR_VALUE`]); [`FitError::Linalg`] when the SVD fails.
+pub(crate) fn u_pseudo_inverse(la: Linalg<'_>, a: &Mat) -> Result<(Mat, f64), FitError> {
+    let svd = la.svd(a)?;
+    let (smax, smin) = (svd.s[0], svd.s[svd.s.len() - 1]);
+    if smin.is_nan() || smin <= MIN_RELATIVE_SINGULAR_VALUE * smax {
+        return Err(FitError::RankDeficientFirstLayer { ratio: smin / smax });
+    }
+    let (d, m0) = a.shape();
+    let mut us = svd.u.clone();
+    for k in 0..m0 {
+        let s = svd.s[k];
+        us.col_mut(k).iter_mut().for_each(|v| *v /= s);
+    }
+    let p = Mat::from_fn(d, m0, |i, j| {
+        (0..m0).map(|k| us[(i, k)] * svd.v[(j, k)]).sum()
+    });
+    Ok((p, smax / smin))
+}
+
+/// `n` points x ~ N(0, scale² I_d), one per column.
+pub(crate) fn gaussian_points(rng: &mut impl Rng, d: usize, n: usize, scale: f64) -> Mat {
+    Mat::from_fn(d, n, |_, _| scale * rng.sample::<f64, _>(StandardNormal))
+}
+
+/// u-gradients at a set of points.
+#[derive(Clone, Debug)]
+pub(crate) struct UGradients {
+    /// The points x_k (d×K).
+    pub x: Mat,
+    /// u_k = Âᵀx_k (m0×K).
+    pub u: Mat,
+    /// ∇_u f(x_k) (m0×K).
+    pub grad: Mat,
+}
+
+/// Central-difference u-gradients at every column of `x`: `2·m0` queries per point, all in
+/// one batch.
+///
+/// # Errors
+/// [`FitError::Oracle`] when the oracle fails.
+pub(crate) fn u_gradients(
+    oracle: &dyn Oracle,
+    a: &Mat,
+    p: &Mat,
+    x: Mat,
+    step: f64,
+) -> Result<UGradients, FitError> {
+    let (d, m0) = a.shape();
+    let k = x.ncols();
+    let mut pts = Mat::zeros(d, 2 * m0 * k);
+    for c in 0..k {
+        for j in 0..m0 {
+            for (s, sign) in [(0, 1.0), (1, -1.0)] {
+                let col = pts.col_mut(2 * (c * m0 + j) + s);
+                col.copy_from_slice(x.col(c));
+                axpy(sign * step, p.col(j), col);
+            }
+        }
+    }
+    let f = oracle.query(&pts)?;
+    let grad = Mat::from_fn(m0, k, |j, c| {
+        (f[2 * (c * m0 + j)] - f[2 * (c * m0 + j) + 1]) / (2.0 * step)
+    });
+    let u = Mat::from_fn(m0, k, |i, c| nnid_linalg::dot(a.col(i), x.col(c)));
+    Ok(UGradients { x, u, grad })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nnid_linalg::{BackendKind, Op};
+    use nnid_nn_model::teacher::TeacherConfig;
+    use nnid_nn_model::{Activation, NetworkOracle};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    /// The u-gradient of f is Σ_l h'(z_l) G b_l; the central difference with u-step 1e-4
+    /// has truncation error ε²/6·|∂³f| ≲ 1e-8·m1 and rounding ≲ 1e-16·|f|/ε, so 1e-7 bounds it.
+    #[test]
+    fn u_gradients_match_the_analytic_gradient() {
+        let kinds: Vec<_> = BackendKind::compiled().collect();
+        assert!(!kinds.is_empty(), "no backend compiled");
+        for kind in kinds {
+            let la = kind.linalg().unwrap();
+            for act in Activation::ALL {
+                let net = TeacherConfig::new(9, 6, 3)
+                    .activation(act)
+                    .seed(3)
+                    .generate()
+                    .unwrap();
+                let oracle = NetworkOracle::new(net.clone());
+                let (p, cond) = u_pseudo_inverse(la, net.a()).unwrap();
+                assert!(cond >= 1.0, "{kind}: cond {cond}");
+                let atp = la.matmul(net.a(), Op::Trans, &p, Op::NoTrans);
+                assert!(
+                    atp.sub(&Mat::identity(6)).max_abs() < 1e-12,
+                    "{kind}: AᵀP ≠ I"
+                );
+                let mut rng = ChaCha8Rng::seed_from_u64(1);
+                let x = gaussian_points(&mut rng, 9, 4, 0.7);
+                let ug = u_gradients(&oracle, net.a(), &p, x, 1e-4).unwrap();
+                assert_eq!(oracle.queries(), 2 * 6 * 4, "{kind}: queries");
+                for c in 0..4 {
+                    let fw = net.forward(ug.x.col(c));
+                    for i in 0..6 {
+                        let exact: f64 = (0..3).map(|l| fw.hz[l][1] * net.b()[(i, l)]).sum::<f64>()
+                            * fw.gy[i][1];
+                        let err = (ug.grad[(i, c)] - exact).abs();
+                        assert!(
+                            err < 1e-7,
+                            "{kind} {act}: point {c} coord {i}: error {err:e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rank_deficient_a_is_refused() {
+        let la = BackendKind::default_compiled().unwrap().linalg().unwrap();
+        let a = Mat::from_columns(3, &[vec![1.0, 0.0, 0.0], vec![1.0, 0.0, 0.0]]);
+        let err = u_pseudo_inverse(la, &a).unwrap_err();
+        assert!(
+            matches!(err, FitError::RankDeficientFirstLayer { .. }),
+            "{err}"
+        );
+    }
+}

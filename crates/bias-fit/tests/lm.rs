@@ -1,0 +1,192 @@
+//! The Levenberg–Marquardt solver on problems with known answers.
+
+mod common;
+
+use nnid_bias_fit::{FitError, LeastSquares, LmConfig, LmStop, levenberg_marquardt};
+use nnid_linalg::Mat;
+
+/// Rosenbrock as least squares: r = (10(p₂ − p₁²), 1 − p₁), unique zero at (1, 1).
+struct Rosenbrock;
+
+impl LeastSquares for Rosenbrock {
+    fn num_params(&self) -> usize {
+        2
+    }
+    fn num_residuals(&self) -> usize {
+        2
+    }
+    fn residuals(&self, p: &[f64], r: &mut [f64]) {
+        r[0] = 10.0 * (p[1] - p[0] * p[0]);
+        r[1] = 1.0 - p[0];
+    }
+    fn jacobian(&self, p: &[f64], j: &mut Mat) {
+        j[(0, 0)] = -20.0 * p[0];
+        j[(0, 1)] = 10.0;
+        j[(1, 0)] = -1.0;
+    }
+}
+
+/// A linear problem r = M p − y with a known least-squares solution.
+struct Linear {
+    m: Mat,
+    y: Vec<f64>,
+}
+
+impl LeastSquares for Linear {
+    fn num_params(&self) -> usize {
+        self.m.ncols()
+    }
+    fn num_residuals(&self) -> usize {
+        self.m.nrows()
+    }
+    fn residuals(&self, p: &[f64], r: &mut [f64]) {
+        let mp = self.m.matvec(p);
+        r.iter_mut()
+            .zip(mp.iter().zip(&self.y))
+            .for_each(|(ri, (a, b))| *ri = a - b);
+    }
+    fn jacobian(&self, _p: &[f64], j: &mut Mat) {
+        j.as_mut_slice().copy_from_slice(self.m.as_slice());
+    }
+}
+
+/// From the classic start (−1.2, 1) LM follows the curved valley and then converges
+/// quadratically at a zero-residual minimum, so the iterate reaches the rel_tol test
+/// (‖r‖ ≤ 1e-14), which bounds the distance to (1, 1) by about 1e-14 (J is invertible there).
+#[test]
+fn rosenbrock_converges_to_the_exact_minimum() {
+    for la in common::backends() {
+        let rep =
+            levenberg_marquardt(la, &Rosenbrock, vec![-1.2, 1.0], &LmConfig::default()).unwrap();
+        assert!(
+            rep.converged,
+            "{}: stop {:?} after {} iterations",
+            la.name(),
+            rep.stop,
+            rep.iterations
+        );
+        assert!(
+            (rep.params[0] - 1.0).abs() < 1e-12 && (rep.params[1] - 1.0).abs() < 1e-12,
+            "{}: {:?}",
+            la.name(),
+            rep.params
+        );
+        assert!(
+            rep.iterations < 100,
+            "{}: {} iterations",
+            la.name(),
+            rep.iterations
+        );
+        let costs: Vec<f64> = rep.history.iter().map(|s| s.cost).collect();
+        assert!(
+            costs.windows(2).all(|w| w[1] < w[0]),
+            "{}: costs must decrease: {costs:?}",
+            la.name()
+        );
+    }
+}
+
+/// On a linear problem with a non-zero residual, the minimiser is the least-squares
+/// solution; LM (with λ → 0) reaches it to the accuracy of the normal equations
+/// (cond(M)² ε ≈ 1e-13 here), then stops when no step lowers the cost.
+#[test]
+fn linear_problem_reaches_the_least_squares_solution() {
+    for la in common::backends() {
+        let m = Mat::from_fn(12, 3, |i, j| ((i + 1) as f64).powi(j as i32) / 10.0);
+        let y: Vec<f64> = (0..12).map(|i| (i as f64).sin()).collect();
+        let exact = la
+            .lstsq(&m, &Mat::from_col_major(12, 1, y.clone()))
+            .unwrap()
+            .into_vec();
+        let problem = Linear { m, y };
+        let rep = levenberg_marquardt(la, &problem, vec![0.0; 3], &LmConfig::default()).unwrap();
+        assert!(
+            !rep.converged,
+            "{}: a non-zero residual cannot meet rel_tol",
+            la.name()
+        );
+        for (p, e) in rep.params.iter().zip(&exact) {
+            assert!(
+                (p - e).abs() < 1e-8 * (1.0 + e.abs()),
+                "{}: {p} vs {e}",
+                la.name()
+            );
+        }
+    }
+}
+
+#[test]
+fn iteration_cap_is_reported() {
+    let la = common::backends()[0];
+    let cfg = LmConfig::default().with_max_iters(2);
+    let rep = levenberg_marquardt(la, &Rosenbrock, vec![-1.2, 1.0], &cfg).unwrap();
+    assert!(
+        rep.capped && rep.stop == LmStop::MaxIterations && rep.iterations == 2,
+        "{rep:?}"
+    );
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let la = common::backends()[0];
+    let e = levenberg_marquardt(la, &Rosenbrock, vec![0.0; 3], &LmConfig::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            FitError::Shape {
+                expected: 2,
+                got: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = levenberg_marquardt(la, &Rosenbrock, vec![f64::NAN, 0.0], &LmConfig::default())
+        .unwrap_err();
+    assert!(matches!(e, FitError::NonFinite { index: 0, .. }), "{e}");
+    let cfg = LmConfig {
+        lambda_up: 0.5,
+        ..LmConfig::default()
+    };
+    let e = levenberg_marquardt(la, &Rosenbrock, vec![0.0, 0.0], &cfg).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            FitError::InvalidConfig {
+                field: "lambda_up",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e =
+        levenberg_marquardt(la, &Rosenbrock, vec![1e300, 0.0], &LmConfig::default()).unwrap_err();
+    assert!(matches!(e, FitError::NonFiniteStart { .. }), "{e}");
+}
+
+/// The blocked normal matrix is the same product summed in the same order per entry
+/// (each block product is a plain `J_iᵀJ_j`), so it agrees with one `JᵀJ` to rounding.
+#[test]
+fn blocked_normal_matrix_equals_one_product() {
+    for la in common::backends() {
+        for np in [5, 300, 700] {
+            let j = Mat::from_fn(40, np, |i, k| {
+                ((i * 7 + k * 13) % 17) as f64 / 17.0 - 0.4 + (k as f64).sin()
+            });
+            let one = la.matmul(&j, nnid_linalg::Op::Trans, &j, nnid_linalg::Op::NoTrans);
+            for parallel in [false, true] {
+                let blocked = nnid_bias_fit::normal_matrix_with(la, &j, parallel);
+                let err = blocked.sub(&one).max_abs();
+                assert!(
+                    err <= 1e-12 * one.max_abs(),
+                    "{} P = {np}: differs by {err:e}",
+                    la.name()
+                );
+                assert!(
+                    blocked.sub(&blocked.transpose()).max_abs() < 1e-300,
+                    "not symmetric"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! `nnid identify`: identify a black box given as a network file or a program.
+
+use super::progress::Bars;
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use nnid::routes::auto::Auto;
+use nnid::routes::gradient::RouteG;
+use nnid::routes::paper::Pipeline;
+use nnid::routes::saturation::RouteS;
+use nnid::{Architecture, Outcome, Route, RunOptions, Status, identify};
+use nnid_linalg::BackendKind;
+use nnid_nn_model::{Activation, Framing, Network, NetworkOracle, Oracle, SubprocessOracle};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// The identification methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Method {
+    /// Route S, then route G if S does not certify (the best measured; default).
+    Auto,
+    /// Route S: saturation (far queries), exact second layer.
+    Saturation,
+    /// Route G: gradient span and multi-start penalised LM (queries near the origin).
+    Gradient,
+    /// The paper's pipeline (Hessians, subspace, rank-one, attribution, fit).
+    Paper,
+}
+
+/// The rank-one solvers of the paper pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Solver {
+    /// Subspace power method (default).
+    Spm,
+    /// Projected gradient ascent.
+    Pga,
+}
+
+/// Options shared by `identify` and `demo`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct MethodArgs {
+    /// Identification method.
+    #[arg(long, value_enum, default_value_t = Method::Auto)]
+    pub method: Method,
+    /// Linear-algebra backend (among those compiled in).
+    #[arg(long, default_value = "faer")]
+    pub backend: String,
+    /// Rank-one solver of the paper pipeline.
+    #[arg(long, value_enum, default_value_t = Solver::Spm)]
+    pub solver: Solver,
+    /// Paper pipeline: skip the Levenberg–Marquardt refinement (the paper alone).
+    #[arg(long)]
+    pub no_refine: bool,
+    /// Paper pipeline: go on with random fill-ins when weights are missing, and exit 0 even
+    /// when the result is not certified.
+    #[arg(long)]
+    pub allow_partial: bool,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `nnid identify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Black box: a network file, used in-process only through its query interface.
+    #[arg(long, conflicts_with = "oracle_cmd", required_unless_present = "oracle_cmd")]
+    network: Option<PathBuf>,
+    /// Black box: a program answering one query per line (see docs/oracles.md).
+    #[arg(long)]
+    oracle_cmd: Option<String>,
+    /// With --oracle-cmd: binary framing (d little-endian f64 per query in, one f64 per
+    /// answer out; see docs/oracles.md) instead of one text line per query.
+    #[arg(long, requires = "oracle_cmd")]
+    binary: bool,
+    /// With --oracle-cmd: give up on a batch when the program has not answered for this
+    /// many seconds (default: wait forever).
+    #[arg(long, requires = "oracle_cmd")]
+    oracle_timeout: Option<f64>,
+    /// Input dimension d (with --oracle-cmd).
+    #[arg(long)]
+    input_dim: Option<usize>,
+    /// First hidden width m0 (read from --network when omitted there).
+    #[arg(long)]
+    m0: Option<usize>,
+    /// Second hidden width m1 (read from --network when omitted there).
+    #[arg(long)]
+    m1: Option<usize>,
+    /// Activation g = h of the black box (with --oracle-cmd).
+    #[arg(long, default_value = "tanh")]
+    activation: String,
+    /// Where to write the identified network (JSON).
+    #[arg(long, short)]
+    out: PathBuf,
+    /// Where to write the report (JSON).
+    #[arg(long)]
+    report: Option<PathBuf>,
+    #[command(flatten)]
+    method: MethodArgs,
+}
+
+/// Builds the chosen route.
+pub(crate) fn route(args: &MethodArgs, arch: &Architecture) -> Box<dyn Route> {
+    match args.method {
+        Method::Auto => Box::new(Auto::default()),
+        Method::Saturation => Box::new(RouteS::default()),
+        Method::Gradient => Box::new(RouteG::default()),
+        Method::Paper => {
+            let mut p = Pipeline::paper(arch.m0, arch.m1);
+            if args.solver == Solver::Pga {
+                p = p.with_solver(Box::new(nnid_rank1_recovery::ProjectedGradientAscent::default()));
+            }
+            if args.no_refine {
+                p = p.with_refinement(None);
+            }
+            p.allow_partial = args.allow_partial;
+            Box::new(p)
+        }
+    }
+}
+
+/// Runs a route with progress bars and returns the outcome.
+pub(crate) fn run_route(oracle: &dyn Oracle, arch: &Architecture, args: &MethodArgs, truth: Option<&Network>) -> Result<Outcome> {
+    let kind: BackendKind = args.backend.parse()?;
+    let la = kind.linalg()?;
+    let route = route(args, arch);
+    let options = RunOptions { seed: args.seed, ..RunOptions::default() };
+    let bars = Bars::new(!args.quiet);
+    Ok(identify(la, oracle, arch, route.as_ref(), &options, &bars, truth))
+}
+
+/// The exit code of an outcome: 0 certified (or any network with --allow-partial), 2 not
+/// certified or incomplete, 1 failed.
+pub(crate) fn exit_code(outcome: &Outcome, allow_partial: bool) -> ExitCode {
+    match outcome.report.status {
+        Status::Certified => ExitCode::SUCCESS,
+        Status::NotCertified | Status::Incomplete if allow_partial && outcome.network.is_some() => ExitCode::SUCCESS,
+        Status::NotCertified | Status::Incomplete => ExitCode::from(2),
+        Status::Failed => ExitCode::FAILURE,
+    }
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let mut truth = None;
+    let (oracle, arch): (Box<dyn Oracle>, Architecture) = match (&args.network, &args.oracle_cmd) {
+        (Some(path), _) => {
+            let net = Network::read_json(path).with_context(|| format!("reading {}", path.display()))?;
+            let arch = Architecture {
+                d: net.input_dim(),
+                m0: args.m0.unwrap_or(net.m0()),
+                m1: args.m1.unwrap_or(net.m1()),
+                g: net.g(),
+                h: net.h(),
+            };
+            truth = Some(net.clone());
+            (Box::new(NetworkOracle::new(net)), arch)
+        }
+        (None, Some(cmd)) => {
+            let (Some(d), Some(m0), Some(m1)) = (args.input_dim, args.m0, args.m1) else {
+                bail!("--oracle-cmd needs --input-dim, --m0 and --m1");
+            };
+            let act: Activation = args.activation.parse()?;
+            let framing = if args.binary { Framing::Binary } else { Framing::Text };
+            let timeout = args.oracle_timeout.map(std::time::Duration::from_secs_f64);
+            let oracle = SubprocessOracle::spawn_shell(cmd, d)
+                .with_context(|| format!("starting `{cmd}`"))?
+                .with_framing(framing)
+                .with_timeout(timeout);
+            (Box::new(oracle), Architecture { d, m0, m1, g: act, h: act })
+        }
+        (None, None) => bail!("give the black box with --network FILE or --oracle-cmd CMD"),
+    };
+    let outcome = run_route(oracle.as_ref(), &arch, &args.method, truth.as_ref())?;
+    if let Some(path) = &args.report {
+        let text = serde_json::to_string_pretty(&outcome.report)?;
+        std::fs::write(path, text).with_context(|| format!("writing the report to {}", path.display()))?;
+    }
+    match &outcome.network {
+        Some(net) => net.write_json(&args.out).with_context(|| format!("writing {}", args.out.display()))?,
+        None => eprintln!("nnid: no network written: {}", outcome.report.error.as_deref().unwrap_or("no result")),
+    }
+    super::summary::print(&outcome.report, false);
+    Ok(exit_code(&outcome, args.method.allow_partial))
+}

@@ -1,0 +1,121 @@
+//! One identification run: a route, then the certificate, then (when known) the truth.
+
+use crate::metrics::{certify, function_error, match_weights, uniform_ball};
+use crate::report::{Report, Status, TruthComparison};
+use crate::routes::{Architecture, Route};
+use crate::{IdentifyError, Progress, StageRunner};
+use nnid_linalg::Linalg;
+use nnid_nn_model::{Network, Oracle};
+
+/// The certificate's acceptance threshold on the relative validation error (paper-spec §10).
+pub const CERTIFICATE_THRESHOLD: f64 = 1e-9;
+
+/// Settings of a run besides the route.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Validation queries of the certificate (counted in the total).
+    pub certificate_points: usize,
+    /// The certificate's threshold on the relative validation error.
+    pub certificate_threshold: f64,
+    /// Test points in the unit ball for the comparison with the truth (not queries).
+    pub test_points: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self { seed: 0, certificate_points: 200, certificate_threshold: CERTIFICATE_THRESHOLD, test_points: 10_000 }
+    }
+}
+
+/// The outcome of [`identify`]: the network (when one was produced) and the report.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The identified network; `None` when a stage failed before one existed.
+    pub network: Option<Network>,
+    /// What happened, stage by stage.
+    pub report: Report,
+}
+
+impl Outcome {
+    /// Whether the certificate passed.
+    pub fn certified(&self) -> bool {
+        self.report.status == Status::Certified
+    }
+}
+
+/// Runs `route` on `oracle`, certifies the result on fresh queries, and compares it with
+/// `truth` when given (the truth is never queried through the oracle and never used by the
+/// route to decide anything). Errors of the route end up in the report (status
+/// [`Status::Failed`] or [`Status::Incomplete`]), so a caller always gets the report so far.
+pub fn identify(
+    la: Linalg<'_>,
+    oracle: &dyn Oracle,
+    arch: &Architecture,
+    route: &dyn Route,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    truth: Option<&Network>,
+) -> Outcome {
+    let mut report = Report::new(route.name(), la.name(), options.seed, arch.d, arch.m0, arch.m1);
+    let result = arch.validate().and_then(|()| check_oracle(oracle, arch)).and_then(|()| {
+        let mut runner = StageRunner { oracle, progress, report: &mut report, truth };
+        route.run(la, arch, options.seed, &mut runner)
+    });
+    let network = match result {
+        Ok(net) => net,
+        Err(err) => {
+            report.status = if matches!(err, IdentifyError::Incomplete(_)) { Status::Incomplete } else { Status::Failed };
+            report.error = Some(err.to_string());
+            return Outcome { network: None, report };
+        }
+    };
+    finish(&mut report, oracle, &network, arch, options, progress, truth);
+    Outcome { network: Some(network), report }
+}
+
+fn check_oracle(oracle: &dyn Oracle, arch: &Architecture) -> Result<(), IdentifyError> {
+    if oracle.input_dim() == arch.d {
+        Ok(())
+    } else {
+        Err(IdentifyError::InvalidConfig { field: "input_dim", reason: format!("the oracle takes {} inputs, the architecture says d = {}", oracle.input_dim(), arch.d) })
+    }
+}
+
+/// The certificate and the truth comparison.
+fn finish(report: &mut Report, oracle: &dyn Oracle, net: &Network, arch: &Architecture, options: &RunOptions, progress: &dyn Progress, truth: Option<&Network>) {
+    let mut runner = StageRunner { oracle, progress, report, truth };
+    let cert = runner.run("certificate", || {
+        let c = certify(oracle, net, options.certificate_points, arch.g.width(), options.certificate_threshold, options.seed ^ 0xCE27)?;
+        Ok((c, serde_json::to_value(c).unwrap_or_default()))
+    });
+    match cert {
+        Ok(c) => {
+            report.status = if c.certified { Status::Certified } else { Status::NotCertified };
+            if !c.certified {
+                report.notes.push(format!("not certified: validation error {:.2e} ≥ {:.0e}", c.validation_rel_l2, c.threshold));
+            }
+            report.certificate = Some(c);
+        }
+        Err(e) => {
+            report.status = Status::Failed;
+            report.error = Some(format!("certificate: {e}"));
+        }
+    }
+    if let Some(t) = truth {
+        report.truth = Some(compare_with_truth(t, net, options));
+    }
+}
+
+/// Weight errors up to sign and permutation and function errors on the unit ball.
+pub fn compare_with_truth(truth: &Network, net: &Network, options: &RunOptions) -> TruthComparison {
+    let points = uniform_ball(truth.input_dim(), options.test_points, 1.0, options.seed ^ 0x7E57);
+    let y = truth.values(&points);
+    TruthComparison {
+        first_layer: match_weights(truth.a(), net.a(), 1e-4),
+        entangled: None,
+        unit_ball: function_error(net, &points, &y),
+        test_points: options.test_points,
+    }
+}

@@ -1,0 +1,125 @@
+//! The identification report: what every stage did, with honest query counts and times.
+
+use crate::metrics::{Certificate, FunctionError, WeightMatch};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One stage of a run: its oracle queries (the oracle's own counter before and after),
+/// its wall time and stage-specific details.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageRecord {
+    /// Stage name (e.g. `hessians`, `subspace`, `rank1`, `attribution`, `fit`).
+    pub name: String,
+    /// Oracle queries the stage used.
+    pub queries: u64,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// Stage-specific details (singular values, objectives, scores, ...).
+    pub details: serde_json::Value,
+}
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The validation certificate passed: f̂ matches f on fresh queries.
+    Certified,
+    /// A network was produced but the certificate did not pass.
+    NotCertified,
+    /// The method could not produce every weight (e.g. fewer rank-one candidates than
+    /// m0 + m1); the network, if any, is partial.
+    Incomplete,
+    /// A stage failed with an error (see `error`).
+    Failed,
+}
+
+/// Comparison with the ground truth, when the caller knows it (experiments).
+#[derive(Clone, Debug, Serialize)]
+pub struct TruthComparison {
+    /// First-layer weights a_i against the truth, up to sign and permutation.
+    pub first_layer: WeightMatch,
+    /// Entangled weights v_l against the truth (paper pipeline only).
+    pub entangled: Option<WeightMatch>,
+    /// Errors of f̂ on points uniform in the unit ball.
+    pub unit_ball: FunctionError,
+    /// Number of test points.
+    pub test_points: usize,
+}
+
+/// The whole report of one identification (`nnid identify --report`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The method (route) used.
+    pub method: String,
+    /// The linear-algebra backend.
+    pub backend: String,
+    /// The seed.
+    pub seed: u64,
+    /// Input dimension and widths.
+    pub d: usize,
+    /// First hidden width.
+    pub m0: usize,
+    /// Second hidden width.
+    pub m1: usize,
+    /// Number of parameters P = d·m0 + m0·m1 + m0 + m1.
+    pub parameters: usize,
+    /// Queries: `total` and one entry per stage.
+    pub queries: BTreeMap<String, u64>,
+    /// Wall time per stage and `total`, in seconds.
+    pub seconds: BTreeMap<String, f64>,
+    /// The stages in order, with details.
+    pub stages: Vec<StageRecord>,
+    /// The certificate on fresh validation queries, when a network was produced.
+    pub certificate: Option<Certificate>,
+    /// How the run ended.
+    pub status: Status,
+    /// Human-readable notes (missing weights, fallbacks, why not certified).
+    pub notes: Vec<String>,
+    /// The error that ended the run, if any.
+    pub error: Option<String>,
+    /// Comparison with the truth, when known.
+    pub truth: Option<TruthComparison>,
+}
+
+impl Report {
+    /// An empty report for a run about to start.
+    pub fn new(method: &str, backend: &str, seed: u64, d: usize, m0: usize, m1: usize) -> Self {
+        Self {
+            method: method.to_string(),
+            backend: backend.to_string(),
+            seed,
+            d,
+            m0,
+            m1,
+            parameters: d * m0 + m0 * m1 + m0 + m1,
+            queries: BTreeMap::new(),
+            seconds: BTreeMap::new(),
+            stages: Vec::new(),
+            certificate: None,
+            status: Status::Incomplete,
+            notes: Vec::new(),
+            error: None,
+            truth: None,
+        }
+    }
+
+    /// Appends a stage and updates the per-stage and total counters.
+    pub fn push_stage(&mut self, stage: StageRecord) {
+        *self.queries.entry(stage.name.clone()).or_insert(0) += stage.queries;
+        *self.queries.entry("total".into()).or_insert(0) += stage.queries;
+        *self.seconds.entry(stage.name.clone()).or_insert(0.0) += stage.seconds;
+        *self.seconds.entry("total".into()).or_insert(0.0) += stage.seconds;
+        self.stages.push(stage);
+    }
+
+    /// Total queries so far.
+    pub fn total_queries(&self) -> u64 {
+        self.queries.get("total").copied().unwrap_or(0)
+    }
+
+    /// The paper's Hessian budget for this size: 2(m0 + m1)·(d+1)(d+2)/2 (targets.md §4).
+    pub fn paper_budget(&self) -> u64 {
+        let d = self.d as u64;
+        2 * (self.m0 + self.m1) as u64 * (d + 1) * (d + 2) / 2
+    }
+}

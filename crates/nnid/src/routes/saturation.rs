@@ -1,0 +1,53 @@
+//! Route S (paper-spec §10.2): the first layer from saturated far queries (crate
+//! `nnid-saturation`), then the exact second layer (crate `nnid-bias-fit`).
+
+use super::{Architecture, Route};
+use crate::{IdentifyError, StageRunner};
+use nnid_bias_fit::second_layer::{SecondLayerConfig, recover_second_layer};
+use nnid_linalg::Linalg;
+use nnid_nn_model::Network;
+use nnid_saturation::{SaturationConfig, first_layer};
+use serde_json::json;
+
+/// Route S: discovery on far lines + ridge polish, then the second layer by exact identities.
+/// Needs an oracle that may be queried far from the origin (‖x‖ up to about 15·m0·√d, twice
+/// that for the logistic sigmoid; bound it with [`SaturationConfig`]'s radius limit).
+#[derive(Clone, Debug, Default)]
+pub struct RouteS {
+    /// Settings of the first layer (discovery and ridge polish).
+    pub first: SaturationConfig,
+    /// Settings of the second layer.
+    pub second: SecondLayerConfig,
+}
+
+impl Route for RouteS {
+    fn name(&self) -> &'static str {
+        "saturation"
+    }
+
+    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError> {
+        let oracle = runner.oracle;
+        let layer1 = runner.run("first_layer", || {
+            let fl = first_layer(la, oracle, Some(arch.m0), arch.g, &self.first, seed)?;
+            let details = json!({
+                "lines": fl.report.discovery.lines.len(),
+                "discovery_queries": fl.report.discovery.queries,
+                "polish_queries": fl.report.polish.queries,
+                "farthest_query": fl.farthest(),
+                "max_polish_correction": fl.report.polish.max_last_correction(),
+            });
+            Ok((fl, details))
+        })?;
+        runner.run("second_layer", || {
+            let sl = recover_second_layer(la, oracle, &layer1.a, arch.g, arch.h, arch.m1, Some(&layer1.theta), &self.second, seed.wrapping_add(7))?;
+            let details = json!({
+                "relative_residual": sl.relative_residual,
+                "reached_target": sl.reached_target,
+                "attempts": sl.attempts.len(),
+                "cond_a": sl.cond_a,
+                "queries": { "gradients": sl.queries.gradients, "hessians": sl.queries.hessians, "polish": sl.queries.polish },
+            });
+            Ok((sl.network, details))
+        })
+    }
+}
