@@ -71,20 +71,35 @@ pub(crate) fn paper_budget(s: [usize; 3]) -> usize {
     2 * (s[1] + s[2]) * (s[0] + 1) * (s[0] + 2) / 2
 }
 
-/// The number of trials a grid object of a spec expands to (product of its lists).
-pub(crate) fn grid_len(grid: &Value) -> usize {
-    let len = |k: &str, default: usize| grid.get(k).and_then(Value::as_array).map_or(default, Vec::len);
-    let seeds = match grid.get("seeds") {
-        Some(Value::Array(a)) => a.len(),
-        Some(v) => v.get("count").and_then(Value::as_u64).unwrap_or(0) as usize,
-        None => 0,
-    };
-    len("experiments", 0) * len("sizes", 0) * len("activations", 1) * len("families", 1) * len("backends", 1) * seeds
-}
-
-/// The number of trials of a whole spec.
+/// The distinct trials of a spec (as `nnid experiment` dedupes them: the same experiment,
+/// size, activation, family, seed and backend once), counted from the spec's JSON.
 pub(crate) fn spec_len(spec: &Value) -> usize {
-    spec.get("grids").and_then(Value::as_array).map_or(0, |g| g.iter().map(grid_len).sum())
+    let mut seen = std::collections::HashSet::new();
+    let list = |g: &Value, k: &str, default: Value| g.get(k).and_then(Value::as_array).cloned().unwrap_or_else(|| vec![default]);
+    for g in spec.get("grids").and_then(Value::as_array).into_iter().flatten() {
+        let seeds: Vec<u64> = match g.get("seeds") {
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_u64).collect(),
+            Some(v) => {
+                let from = v.get("from").and_then(Value::as_u64).unwrap_or(0);
+                (from..from + v.get("count").and_then(Value::as_u64).unwrap_or(0)).collect()
+            }
+            None => Vec::new(),
+        };
+        for e in list(g, "experiments", Value::Null).iter().filter(|e| !e.is_null()) {
+            for s in list(g, "sizes", Value::Null).iter().filter(|s| !s.is_null()) {
+                for a in list(g, "activations", Value::from("tanh")) {
+                    for f in list(g, "families", Value::Null) {
+                        for b in list(g, "backends", Value::from("faer")) {
+                            for sd in &seeds {
+                                seen.insert(format!("{e}|{s}|{a}|{f}|{sd}|{b}"));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    seen.len()
 }
 
 #[cfg(test)]
@@ -106,11 +121,12 @@ mod tests {
     }
 
     #[test]
-    fn grid_lengths_multiply() {
+    fn spec_length_counts_distinct_trials() {
         let spec = json!({"grids": [
             {"experiments": [1, 2], "sizes": [[1, 1, 1]], "seeds": {"from": 0, "count": 5}, "backends": ["a", "b", "c"]},
-            {"experiments": [1], "sizes": [[1, 1, 1], [2, 2, 2]], "seeds": [1, 2], "activations": ["tanh", "sigmoid"]}
+            {"experiments": [1], "sizes": [[1, 1, 1], [2, 2, 2]], "seeds": [1, 2], "activations": ["tanh", "sigmoid"]},
+            {"experiments": [1], "sizes": [[2, 2, 2]], "seeds": [1, 2], "activations": ["tanh", "sigmoid"]}
         ]});
-        assert_eq!(spec_len(&spec), 2 * 5 * 3 + 2 * 2 * 2);
+        assert_eq!(spec_len(&spec), 2 * 5 * 3 + 2 * 2 * 2, "the third grid repeats trials of the second");
     }
 }

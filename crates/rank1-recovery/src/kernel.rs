@@ -245,15 +245,23 @@ fn common_range(
     Ok((s, Some(eig.vectors.select_columns(&keep))))
 }
 
-/// `M` of the compressed matrices `W̃_k = Uᵀ W_k U`: (p·K) × p, by two products and no copy.
-/// `Sᵀ U` (d·K × p) stacks the blocks `W_k U`; its buffer read as a d × (p·K) matrix has
-/// column `j·K + k` equal to `W_k u_j`, so `Uᵀ` times it has column `j·K + k` equal to
-/// `W̃_k[:, j]`, which is exactly the buffer of M.
+/// `M` of the compressed matrices `W̃_k = Uᵀ W_k U`: (p·K) × p.
+///
+/// First `V = [W_1 U; …; W_K U]` (d·K × p, one product per block written straight into
+/// place); V's buffer read as a d × (p·K) matrix has column `j·K + k` equal to `W_k u_j`, so
+/// `Uᵀ` times it has column `j·K + k` equal to `W̃_k[:, j]` — exactly the buffer of M. (Every
+/// product has both operands untransposed, which every backend handles alike.)
 fn compress(la: Linalg<'_>, s: &Mat, u: &Mat, k: usize) -> Mat {
     let (d, p) = u.shape();
-    let wu = la.matmul(s, Op::Trans, u, Op::NoTrans);
-    let wu = Mat::from_col_major(d, p * k, wu.into_vec());
-    let t = la.matmul(u, Op::Trans, &wu, Op::NoTrans);
+    let mut v = vec![0.0; d * k * p];
+    for (kk, block) in s.as_slice().chunks_exact(d * d).enumerate() {
+        let wu = la.matmul(&Mat::from_col_major(d, d, block.to_vec()), Op::NoTrans, u, Op::NoTrans);
+        for j in 0..p {
+            let to = j * d * k + kk * d;
+            v[to..to + d].copy_from_slice(wu.col(j));
+        }
+    }
+    let t = la.matmul(&u.transpose(), Op::NoTrans, &Mat::from_col_major(d, p * k, v), Op::NoTrans);
     Mat::from_col_major(p * k, p, t.into_vec())
 }
 

@@ -30,7 +30,7 @@ impl Route for Auto {
         let first = self.saturation.run(la, arch, seed, runner);
         let reason = match first {
             Ok(net) => {
-                let n = self.check_points.max(100);
+                let n = self.check_points.max(50);
                 let oracle = runner.oracle;
                 let cert = runner.run("route_check", || {
                     let c = certify(oracle, &net, n, arch.g.width(), crate::CERTIFICATE_THRESHOLD, seed.wrapping_add(11))?;

@@ -6,18 +6,28 @@ use crate::{IdentifyError, StageRunner};
 use nnid_bias_fit::second_layer::{SecondLayerConfig, recover_second_layer};
 use nnid_linalg::Linalg;
 use nnid_nn_model::Network;
-use nnid_saturation::{SaturationConfig, first_layer};
+use nnid_saturation::{PolishStencil, SaturationConfig, first_layer};
 use serde_json::json;
 
 /// Route S: discovery on far lines + ridge polish, then the second layer by exact identities.
 /// Needs an oracle that may be queried far from the origin (‖x‖ up to about 15·m0·√d, twice
 /// that for the logistic sigmoid; bound it with [`SaturationConfig`]'s radius limit).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RouteS {
     /// Settings of the first layer (discovery and ridge polish).
     pub first: SaturationConfig,
     /// Settings of the second layer.
     pub second: SecondLayerConfig,
+}
+
+impl Default for RouteS {
+    /// The prototype's settings, except the ridge polish's forward stencil: as accurate as
+    /// the central one on every teacher measured (docs/stages/saturation.md) for (d+2)·m0
+    /// instead of 2d·m0 queries.
+    fn default() -> Self {
+        let first = SaturationConfig { polish_stencil: PolishStencil::Forward, ..SaturationConfig::default() };
+        Self { first, second: SecondLayerConfig::default() }
+    }
 }
 
 impl Route for RouteS {
