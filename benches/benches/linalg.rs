@@ -18,7 +18,9 @@
 //! ```
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use nnid_linalg::testing::{gaussian, matrix_with_spectrum, rng, spd_with_condition, symmetric_with_spectrum};
+use nnid_linalg::testing::{
+    gaussian, matrix_with_spectrum, rng, spd_with_condition, symmetric_with_spectrum,
+};
 use nnid_linalg::{BackendKind, Mat, Op};
 use std::hint::black_box;
 use std::time::Duration;
@@ -33,7 +35,10 @@ fn backends() -> Vec<BackendKind> {
 }
 
 fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
-    group.sample_size(10).warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(4));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
 }
 
 /// A d(d+1)/2 × 2(m0 + m1) matrix of rank K = m0 + m1 (singular values graded from 1 to
@@ -41,8 +46,19 @@ fn configure(group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::W
 fn stacked_hessians(d: usize) -> (Mat, usize) {
     let (m0, m1) = (d / 2, d / 4);
     let (rows, cols, k) = (d * (d + 1) / 2, 2 * (m0 + m1), m0 + m1);
-    let sigma: Vec<f64> = (0..cols).map(|i| if i < k { 10f64.powf(-2.0 * i as f64 / k as f64) } else { 1e-8 }).collect();
-    (matrix_with_spectrum(&mut rng(d as u64), rows, cols, &sigma).a, k)
+    let sigma: Vec<f64> = (0..cols)
+        .map(|i| {
+            if i < k {
+                10f64.powf(-2.0 * i as f64 / k as f64)
+            } else {
+                1e-8
+            }
+        })
+        .collect();
+    (
+        matrix_with_spectrum(&mut rng(d as u64), rows, cols, &sigma).a,
+        k,
+    )
 }
 
 fn bench_svd_top_k(c: &mut Criterion) {
@@ -52,9 +68,11 @@ fn bench_svd_top_k(c: &mut Criterion) {
         let (a, k) = stacked_hessians(d);
         for kind in backends() {
             let la = kind.linalg().expect("compiled backend");
-            group.bench_with_input(BenchmarkId::new(kind.name(), format!("d={d}")), &a, |b, a| {
-                b.iter(|| la.svd_top_k(black_box(a), k).expect("svd_top_k"))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(kind.name(), format!("d={d}")),
+                &a,
+                |b, a| b.iter(|| la.svd_top_k(black_box(a), k).expect("svd_top_k")),
+            );
         }
     }
     group.finish();
@@ -64,13 +82,17 @@ fn bench_eigh(c: &mut Criterion) {
     let mut group = c.benchmark_group("linalg/eigh");
     configure(&mut group);
     for p in PARAMS {
-        let values: Vec<f64> = (0..p).map(|i| (i as f64 - p as f64 / 3.0) / p as f64).collect();
+        let values: Vec<f64> = (0..p)
+            .map(|i| (i as f64 - p as f64 / 3.0) / p as f64)
+            .collect();
         let a = symmetric_with_spectrum(&mut rng(p as u64), &values).a;
         for kind in backends() {
             let la = kind.linalg().expect("compiled backend");
-            group.bench_with_input(BenchmarkId::new(kind.name(), format!("P={p}")), &a, |b, a| {
-                b.iter(|| la.eigh(black_box(a)).expect("eigh"))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(kind.name(), format!("P={p}")),
+                &a,
+                |b, a| b.iter(|| la.eigh(black_box(a)).expect("eigh")),
+            );
         }
     }
     group.finish();
@@ -85,9 +107,16 @@ fn bench_solve_spd(c: &mut Criterion) {
         let rhs = gaussian(&mut r, p, 1);
         for kind in backends() {
             let la = kind.linalg().expect("compiled backend");
-            group.bench_with_input(BenchmarkId::new(kind.name(), format!("P={p}")), &(&a, &rhs), |b, (a, rhs)| {
-                b.iter(|| la.solve_spd(black_box(a), black_box(rhs)).expect("solve_spd"))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(kind.name(), format!("P={p}")),
+                &(&a, &rhs),
+                |b, (a, rhs)| {
+                    b.iter(|| {
+                        la.solve_spd(black_box(a), black_box(rhs))
+                            .expect("solve_spd")
+                    })
+                },
+            );
         }
     }
     group.finish();
@@ -100,13 +129,21 @@ fn bench_matmul(c: &mut Criterion) {
         let j = gaussian(&mut rng(p as u64), 2 * p, p);
         for kind in backends() {
             let la = kind.linalg().expect("compiled backend");
-            group.bench_with_input(BenchmarkId::new(kind.name(), format!("P={p}")), &j, |b, j| {
-                b.iter(|| la.matmul(black_box(j), Op::Trans, black_box(j), Op::NoTrans))
-            });
+            group.bench_with_input(
+                BenchmarkId::new(kind.name(), format!("P={p}")),
+                &j,
+                |b, j| b.iter(|| la.matmul(black_box(j), Op::Trans, black_box(j), Op::NoTrans)),
+            );
         }
     }
     group.finish();
 }
 
-criterion_group!(benches, bench_svd_top_k, bench_eigh, bench_solve_spd, bench_matmul);
+criterion_group!(
+    benches,
+    bench_svd_top_k,
+    bench_eigh,
+    bench_solve_spd,
+    bench_matmul
+);
 criterion_main!(benches);

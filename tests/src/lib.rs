@@ -57,6 +57,12 @@ pub fn nnid_bin() -> PathBuf {
 /// Every compiled linear-algebra backend with its handle (at least one, or the test fails).
 pub fn backends() -> Vec<(nnid_linalg::BackendKind, nnid_linalg::Linalg<'static>)> {
     let kinds: Vec<_> = nnid_linalg::BackendKind::compiled().collect();
-    assert!(!kinds.is_empty(), "no linear-algebra backend is compiled in");
-    kinds.into_iter().map(|k| (k, k.linalg().expect("compiled backend"))).collect()
+    assert!(
+        !kinds.is_empty(),
+        "no linear-algebra backend is compiled in"
+    );
+    kinds
+        .into_iter()
+        .map(|k| (k, k.linalg().expect("compiled backend")))
+        .collect()
 }

@@ -78,7 +78,11 @@ pub(crate) struct RobustArgs {
     #[arg(long)]
     pub sizes: Vec<String>,
     /// Methods: auto, saturation, gradient, paper, student.
-    #[arg(long, value_delimiter = ',', default_value = "auto,saturation,gradient,paper,student")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "auto,saturation,gradient,paper,student"
+    )]
     pub methods: Vec<String>,
     /// Activations (g = h): tanh, sigmoid.
     #[arg(long, value_delimiter = ',', default_value = "tanh,sigmoid")]
@@ -111,13 +115,19 @@ pub(crate) struct BenchArgs {
 pub(crate) fn parse_sizes(args: &[String]) -> Result<Vec<[usize; 3]>> {
     let mut out = Vec::new();
     for arg in args {
-        for part in arg.split(['/', ';']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in arg
+            .split(['/', ';'])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let nums: Vec<usize> = part
                 .split(',')
                 .map(|s| s.trim().parse::<usize>())
                 .collect::<Result<_, _>>()
                 .with_context(|| format!("size `{part}`: expected d,m0,m1"))?;
-            let [d, m0, m1] = nums[..] else { bail!("size `{part}`: expected three numbers d,m0,m1") };
+            let [d, m0, m1] = nums[..] else {
+                bail!("size `{part}`: expected three numbers d,m0,m1")
+            };
             if !(1 <= m1 && m1 <= m0 && m0 <= d) {
                 bail!("size `{part}`: nnid needs 1 ≤ m1 ≤ m0 ≤ d");
             }
@@ -142,12 +152,34 @@ mod tests {
 
     #[test]
     fn command_line_parses() {
-        let x = Xtask::try_parse_from(["xtask", "robust", "--teachers", "2", "--sizes", "20,10,5", "--methods", "auto,paper"]).unwrap();
-        let Command::Robust(r) = x.command else { panic!("robust expected") };
+        let x = Xtask::try_parse_from([
+            "xtask",
+            "robust",
+            "--teachers",
+            "2",
+            "--sizes",
+            "20,10,5",
+            "--methods",
+            "auto,paper",
+        ])
+        .unwrap();
+        let Command::Robust(r) = x.command else {
+            panic!("robust expected")
+        };
         assert_eq!(r.teachers, 2);
         assert_eq!(r.methods, vec!["auto", "paper"]);
-        let x = Xtask::try_parse_from(["xtask", "compare-backends", "--sizes", "20", "--trials", "2"]).unwrap();
-        let Command::CompareBackends(c) = x.command else { panic!("compare expected") };
+        let x = Xtask::try_parse_from([
+            "xtask",
+            "compare-backends",
+            "--sizes",
+            "20",
+            "--trials",
+            "2",
+        ])
+        .unwrap();
+        let Command::CompareBackends(c) = x.command else {
+            panic!("compare expected")
+        };
         assert_eq!((c.sizes, c.trials), (vec![20], 2));
     }
 }

@@ -3,10 +3,11 @@
 //!
 //! This binary *orchestrates*; measuring happens in `nnid experiment`, a hidden subcommand
 //! of the `nnid` program built in release mode with exactly the backends this machine can
-//! build. xtask writes an experiment spec (JSON), runs
-//! `$CARGO run --release -p nnid --features … -- experiment --spec S --out R.jsonl`, reads
-//! the JSON lines back and writes markdown tables and SVG plots under `docs/results/`. It
-//! never links the pipeline, so it builds on a machine without OpenBLAS and compiles fast.
+//! build. xtask writes an experiment spec (JSON), builds `nnid` once with
+//! `$CARGO build --release -p nnid --features …`, runs
+//! `target/release/nnid experiment --spec S --out R.jsonl`, reads the JSON lines back and
+//! writes markdown tables and SVG plots under `docs/results/`. It never links the pipeline,
+//! so it builds on a machine without OpenBLAS and compiles fast.
 //!
 //! | command | writes |
 //! |---|---|
@@ -47,6 +48,10 @@ fn main() -> ExitCode {
         flags::Command::Bench(args) => bench::run(&root, &args),
     };
     match result {
+        Ok(()) if run::interrupted() => {
+            eprintln!("xtask: interrupted; the report holds the partial results (exit status 130)");
+            ExitCode::from(130)
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let chain: Vec<String> = err.chain().map(ToString::to_string).collect();
@@ -58,5 +63,7 @@ fn main() -> ExitCode {
 
 /// The workspace root: xtask/ sits directly in it.
 pub(crate) fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }

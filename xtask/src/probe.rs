@@ -31,7 +31,11 @@ impl Backends {
         if self.available.len() == 3 {
             "nnid/all-backends".to_string()
         } else {
-            self.available.iter().map(|b| format!("nnid/{b}")).collect::<Vec<_>>().join(",")
+            self.available
+                .iter()
+                .map(|b| format!("nnid/{b}"))
+                .collect::<Vec<_>>()
+                .join(",")
         }
     }
 
@@ -46,14 +50,22 @@ impl Backends {
 }
 
 fn openblas() -> Result<(), String> {
-    match Command::new("pkg-config").args(["--exists", "openblas"]).status() {
+    match Command::new("pkg-config")
+        .args(["--exists", "openblas"])
+        .status()
+    {
         Ok(s) if s.success() => return Ok(()),
         Ok(_) => {}
         Err(_) => {
             // No pkg-config: look for the library itself.
-            let found = ["/usr/lib/x86_64-linux-gnu/libopenblas.so", "/usr/lib/aarch64-linux-gnu/libopenblas.so", "/usr/lib/libopenblas.so", "/usr/local/lib/libopenblas.so"]
-                .iter()
-                .any(|p| Path::new(p).exists());
+            let found = [
+                "/usr/lib/x86_64-linux-gnu/libopenblas.so",
+                "/usr/lib/aarch64-linux-gnu/libopenblas.so",
+                "/usr/lib/libopenblas.so",
+                "/usr/local/lib/libopenblas.so",
+            ]
+            .iter()
+            .any(|p| Path::new(p).exists());
             if found {
                 return Ok(());
             }
@@ -65,17 +77,33 @@ fn openblas() -> Result<(), String> {
 
 /// The command as the user typed it (`cargo xtask …`).
 pub(crate) fn command_line() -> String {
-    let args: Vec<String> = std::env::args().skip(1).map(|a| if a.contains(' ') { format!("'{a}'") } else { a }).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .map(|a| if a.contains(' ') { format!("'{a}'") } else { a })
+        .collect();
     format!("cargo xtask {}", args.join(" "))
 }
 
 /// The git revision, with `(uncommitted changes)` when the tree differs from it.
 pub(crate) fn git_revision(root: &Path) -> String {
-    let out = |args: &[&str]| Command::new("git").args(args).current_dir(root).output().ok().filter(|o| o.status.success()).map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let out = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
     match out(&["rev-parse", "--short=12", "HEAD"]) {
         Some(rev) => {
-            let dirty = out(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
-            if dirty { format!("{rev} (uncommitted changes)") } else { rev }
+            let dirty = out(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{rev} (uncommitted changes)")
+            } else {
+                rev
+            }
         }
         None => "none (no commit yet, or not a git checkout)".to_string(),
     }
@@ -85,15 +113,25 @@ pub(crate) fn git_revision(root: &Path) -> String {
 pub(crate) fn host() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".to_string());
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    format!("{cpu}, {cores} cores, {} {}", std::env::consts::OS, std::env::consts::ARCH)
+    format!(
+        "{cpu}, {cores} cores, {} {}",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
 }
 
 /// The thread settings the measuring process runs with.
 pub(crate) fn threads() -> String {
-    let rayon = std::env::var("RAYON_NUM_THREADS").map_or_else(|_| "unset (one per core)".to_string(), |v| v);
+    let rayon =
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "unset (one per core)".to_string());
     format!(
         "rayon (nnid's parallel loops over points and starts): RAYON_NUM_THREADS={rayon}; backends single-threaded inside each operation (nnid-linalg default, OPENBLAS_NUM_THREADS=1 set by xtask)"
     )
@@ -101,7 +139,9 @@ pub(crate) fn threads() -> String {
 
 /// Today's date and time in UTC, `YYYY-MM-DD HH:MM UTC`.
 pub(crate) fn date_utc() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     format_utc(secs)
 }
 
@@ -118,7 +158,11 @@ pub(crate) fn format_utc(secs: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rem / 3600, (rem % 3600) / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
 }
 
 /// The header every results file starts with.
@@ -161,9 +205,15 @@ mod tests {
 
     #[test]
     fn features_name_the_backends() {
-        let all = Backends { available: vec!["faer", "nalgebra", "lapack"], skipped: vec![] };
+        let all = Backends {
+            available: vec!["faer", "nalgebra", "lapack"],
+            skipped: vec![],
+        };
         assert_eq!(all.features(), "nnid/all-backends");
-        let some = Backends { available: vec!["faer", "nalgebra"], skipped: vec![("lapack", "no OpenBLAS".into())] };
+        let some = Backends {
+            available: vec!["faer", "nalgebra"],
+            skipped: vec![("lapack", "no OpenBLAS".into())],
+        };
         assert_eq!(some.features(), "nnid/faer,nnid/nalgebra");
         assert!(some.describe().contains("skipped: lapack (no OpenBLAS)"));
     }

@@ -18,8 +18,11 @@
 use crate::flags::{ReproduceArgs, parse_sizes};
 use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Header, command_line};
-use crate::results::{at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len, text};
-use crate::run::{measure, partial_note, work_dir};
+use crate::results::{
+    at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len,
+    text,
+};
+use crate::run::{Runner, partial_note, work_dir};
 use crate::stats::{count, median, min_max, pct, rate, sci, secs};
 use crate::table::Table;
 use anyhow::Result;
@@ -28,7 +31,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The sizes of paper-spec §8.
-const PAPER_SIZES: [[usize; 3]; 5] = [[20, 10, 5], [30, 20, 10], [40, 20, 10], [30, 30, 10], [50, 30, 15]];
+const PAPER_SIZES: [[usize; 3]; 5] = [
+    [20, 10, 5],
+    [30, 20, 10],
+    [40, 20, 10],
+    [30, 30, 10],
+    [50, 30, 15],
+];
 
 /// The grid of one run.
 #[derive(Clone, Debug)]
@@ -42,6 +51,10 @@ pub(crate) struct Plan {
     pub radii: Vec<f64>,
     pub predecessor_mx: Vec<usize>,
     pub regime_radii: Vec<f64>,
+    /// Teachers of the paper-pipeline runs in the m1 = 1 regime and the predecessor setting.
+    pub side_route_teachers: u64,
+    /// Run the pipeline at every m_X ≥ m0 + m1 of the predecessor setting (else at m_X = 30).
+    pub predecessor_route_all: bool,
 }
 
 pub(crate) fn generic() -> Value {
@@ -62,7 +75,15 @@ const REGIME: [usize; 3] = [30, 10, 1];
 
 impl Plan {
     pub(crate) fn new(args: &ReproduceArgs) -> Result<Self> {
-        let sizes = if args.sizes.is_empty() { if args.quick { vec![[20, 10, 5]] } else { PAPER_SIZES.to_vec() } } else { parse_sizes(&args.sizes)? };
+        let sizes = if args.sizes.is_empty() {
+            if args.quick {
+                vec![[20, 10, 5]]
+            } else {
+                PAPER_SIZES.to_vec()
+            }
+        } else {
+            parse_sizes(&args.sizes)?
+        };
         Ok(if args.quick {
             Self {
                 sizes,
@@ -74,6 +95,8 @@ impl Plan {
                 radii: vec![0.5, 1.0, 2.0],
                 predecessor_mx: vec![10, 16, 20, 21, 24, 30],
                 regime_radii: vec![0.1, 0.3],
+                side_route_teachers: 1,
+                predecessor_route_all: false,
             }
         } else {
             Self {
@@ -86,6 +109,8 @@ impl Plan {
                 radii: vec![0.5, 1.0, 2.0],
                 predecessor_mx: vec![10, 12, 14, 16, 18, 20, 21, 22, 24, 30, 40],
                 regime_radii: vec![0.1, 0.3],
+                side_route_teachers: args.teachers.unwrap_or(20).min(5),
+                predecessor_route_all: true,
             }
         })
     }
@@ -110,21 +135,60 @@ pub(crate) fn spec(p: &Plan) -> Value {
         }));
     }
     let sweep_mx: Vec<Value> = p.mx_factors.iter().map(|&m| stages(m, 1e-5, 1.0)).collect();
-    let sweep_eps: Vec<Value> = p.eps.iter().flat_map(|&e| p.radii.iter().map(move |&r| stages(2.0, e, r))).collect();
-    grids.push(json!({"experiments": sweep_mx, "sizes": p.sizes, "families": [generic()], "seeds": seeds}));
+    let sweep_eps: Vec<Value> = p
+        .eps
+        .iter()
+        .flat_map(|&e| p.radii.iter().map(move |&r| stages(2.0, e, r)))
+        .collect();
+    grids.push(
+        json!({"experiments": sweep_mx, "sizes": p.sizes, "families": [generic()], "seeds": seeds}),
+    );
     grids.push(json!({"experiments": sweep_eps, "sizes": p.sizes, "families": [generic()], "seeds": seeds}));
-    let regime: Vec<Value> = p.regime_radii.iter().flat_map(|&r| [stages(2.0, 1e-5, r), paper_route(2.0, 1e-5, r, false)]).collect();
-    grids.push(json!({"experiments": regime, "sizes": [REGIME], "families": [orthogonal(false, 0.05)], "seeds": seeds}));
-    let k = (PREDECESSOR[1] + PREDECESSOR[2]) as f64;
-    let pred: Vec<Value> = p.predecessor_mx.iter().flat_map(|&m| [stages(m as f64 / k, 1e-3, 1.0), paper_route(m as f64 / k, 1e-3, 1.0, false)]).collect();
-    grids.push(json!({"experiments": pred, "sizes": [PREDECESSOR], "families": [orthogonal(true, 0.05)], "seeds": seeds}));
+    // The m1 = 1 regime and the predecessor's setting: the stages on every teacher; the
+    // paper pipeline (its fit costs seconds per run there) on `side_route_teachers` of
+    // them, and in the predecessor's setting only where m_X ≥ m0 + m1 (below, step 2
+    // cannot run: K > m_X).
+    let route_seeds = json!({"from": 1, "count": p.side_route_teachers});
+    let regime_stages: Vec<Value> = p
+        .regime_radii
+        .iter()
+        .map(|&r| stages(2.0, 1e-5, r))
+        .collect();
+    let regime_routes: Vec<Value> = p
+        .regime_radii
+        .iter()
+        .map(|&r| paper_route(2.0, 1e-5, r, false))
+        .collect();
+    let regime_family = [orthogonal(false, 0.05)];
+    grids.push(json!({"experiments": regime_stages, "sizes": [REGIME], "families": regime_family, "seeds": seeds}));
+    grids.push(json!({"experiments": regime_routes, "sizes": [REGIME], "families": regime_family, "seeds": route_seeds}));
+    let k = PREDECESSOR[1] + PREDECESSOR[2];
+    let factor = |m: usize| m as f64 / k as f64;
+    let pred_stages: Vec<Value> = p
+        .predecessor_mx
+        .iter()
+        .map(|&m| stages(factor(m), 1e-3, 1.0))
+        .collect();
+    let pred_routes: Vec<Value> = p
+        .predecessor_mx
+        .iter()
+        .filter(|&&m| m >= k && (p.predecessor_route_all || m == k + 9))
+        .map(|&m| paper_route(factor(m), 1e-3, 1.0, false))
+        .collect();
+    let pred_family = [orthogonal(true, 0.05)];
+    grids.push(json!({"experiments": pred_stages, "sizes": [PREDECESSOR], "families": pred_family, "seeds": seeds}));
+    if !pred_routes.is_empty() {
+        grids.push(json!({"experiments": pred_routes, "sizes": [PREDECESSOR], "families": pred_family, "seeds": route_seeds}));
+    }
     json!({ "grids": grids })
 }
 
 // ---- record accessors -------------------------------------------------------------------
 
 fn exp_num(r: &Value, key: &str) -> f64 {
-    num(r, &format!("trial.experiment.{key}")).or_else(|| num(r, &format!("trial.experiment.paper.{key}"))).unwrap_or(f64::NAN)
+    num(r, &format!("trial.experiment.{key}"))
+        .or_else(|| num(r, &format!("trial.experiment.paper.{key}")))
+        .unwrap_or(f64::NAN)
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -132,7 +196,9 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn is_default_point(r: &Value) -> bool {
-    close(exp_num(r, "mx_factor"), 2.0) && close(exp_num(r, "eps"), 1e-5) && close(exp_num(r, "radius"), 1.0)
+    close(exp_num(r, "mx_factor"), 2.0)
+        && close(exp_num(r, "eps"), 1e-5)
+        && close(exp_num(r, "radius"), 1.0)
 }
 
 fn family(r: &Value) -> Value {
@@ -158,22 +224,40 @@ fn method(r: &Value) -> String {
 fn family_name(f: &Value) -> String {
     let w = match at(f, "weights") {
         Some(Value::String(s)) => s.clone(),
-        Some(v) => format!("orthogonal+{}", num(v, "perturbed_orthogonal.eps").unwrap_or(f64::NAN)),
+        Some(v) => format!(
+            "orthogonal+{}",
+            num(v, "perturbed_orthogonal.eps").unwrap_or(f64::NAN)
+        ),
         None => "?".into(),
     };
-    let b = if flag(f, "positive_b") { "all-positive B" } else { "sign-balanced B" };
-    format!("{w} A, {b}, shifts ±{}", num(f, "shift_range").unwrap_or(f64::NAN))
+    let b = if flag(f, "positive_b") {
+        "all-positive B"
+    } else {
+        "sign-balanced B"
+    };
+    format!(
+        "{w} A, {b}, shifts ±{}",
+        num(f, "shift_range").unwrap_or(f64::NAN)
+    )
 }
 
 /// Rank-one truth counts of a route record (the pipeline's own diagnostics).
 fn route_found(r: &Value, which: &str) -> Option<f64> {
-    at(r, "result.stages")?.as_array()?.iter().find(|s| s.get("name").and_then(Value::as_str) == Some("rank1")).and_then(|s| num(s, &format!("details.truth.{which}")))
+    at(r, "result.stages")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("name").and_then(Value::as_str) == Some("rank1"))
+        .and_then(|s| at(s, "details.truth")?.get(which)?.as_f64())
 }
 
 /// Fraction found: Σ found / (teachers · count).
 fn found_rate(recs: &[&Value], path: &str, per: usize) -> f64 {
     let got: Vec<f64> = recs.iter().filter_map(|r| num(r, path)).collect();
-    if got.is_empty() || per == 0 { f64::NAN } else { got.iter().sum::<f64>() / (got.len() * per) as f64 }
+    if got.is_empty() || per == 0 {
+        f64::NAN
+    } else {
+        got.iter().sum::<f64>() / (got.len() * per) as f64
+    }
 }
 
 fn col(recs: &[&Value], path: &str) -> Vec<f64> {
@@ -202,8 +286,19 @@ struct Facts {
 }
 
 fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Facts) -> Vec<Panel> {
-    let main: Vec<&Value> = records.iter().filter(|r| plan.sizes.contains(&size(r)) && is_default_point(r) || (kind(r) == "route" && text(r, "trial.experiment.method") == Some("auto") && plan.sizes.contains(&size(r)))).collect();
-    let _ = writeln!(md, "\n## 1. The paper's pipeline at its defaults, and nnid's default beside it\n");
+    let main: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            plan.sizes.contains(&size(r)) && is_default_point(r)
+                || (kind(r) == "route"
+                    && text(r, "trial.experiment.method") == Some("auto")
+                    && plan.sizes.contains(&size(r)))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "\n## 1. The paper's pipeline at its defaults, and nnid's default beside it\n"
+    );
     let _ = writeln!(
         md,
         "m_X = 2(m0 + m1) Hessians by forward differences (ε = 1e-5) on the unit sphere, K = m0 + m1, subspace power method, the drift attribution, the paper's fit; *paper* stops there (random fill-ins when candidates are missing, so every run ends with a network), *paper+refine* adds the penalised LM. *a_i / v_l within 0.05*: rank-one candidates within 0.05 of a true weight up to sign (paper-spec §4). *success*: rel-L2 of f̂ < 1e-6 on 10⁵ points uniform in the unit ball and every a_i within 1e-4. Queries are every query, certificate included; the paper's Hessian budget is m_X(d+1)(d+2)/2.\n"
@@ -212,9 +307,25 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
     for (fam_key, fam_recs) in group_by(main.iter().copied(), |r| family(r).to_string()) {
         let fam: Value = serde_json::from_str(&fam_key).unwrap_or(Value::Null);
         for (act, recs) in group_by(fam_recs, |r| activation(r).to_string()) {
-            let mut t = Table::new(["size", "method", "a_i within 0.05", "v_l within 0.05", "‖P_W − P_Ŵ‖ (median)", "rel-L2 of f̂ (median)", "success", "certified", "queries (median)", "÷ paper budget", "time (median)"]);
+            let mut t = Table::new([
+                "size",
+                "method",
+                "a_i within 0.05",
+                "v_l within 0.05",
+                "‖P_W − P_Ŵ‖ (median)",
+                "rel-L2 of f̂ (median)",
+                "success",
+                "certified",
+                "queries (median)",
+                "÷ paper budget",
+                "time (median)",
+            ]);
             for (s, at_size) in group_by(recs, size) {
-                let stage_recs: Vec<&Value> = at_size.iter().copied().filter(|r| kind(r) == "stages" && ok(r)).collect();
+                let stage_recs: Vec<&Value> = at_size
+                    .iter()
+                    .copied()
+                    .filter(|r| kind(r) == "stages" && ok(r))
+                    .collect();
                 let dist = median(&col(&stage_recs, "result.subspace.distance"));
                 let a_stage = found_rate(&stage_recs, "result.rank1.a_found", s[1]);
                 let v_stage = found_rate(&stage_recs, "result.rank1.v_found", s[2]);
@@ -223,7 +334,11 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
                     facts.generic_v.push(v_stage);
                 }
                 for m in ["paper", "paper+refine", "auto"] {
-                    let rs: Vec<&Value> = at_size.iter().copied().filter(|r| kind(r) == "route" && method(r) == m).collect();
+                    let rs: Vec<&Value> = at_size
+                        .iter()
+                        .copied()
+                        .filter(|r| kind(r) == "route" && method(r) == m)
+                        .collect();
                     if rs.is_empty() {
                         continue;
                     }
@@ -233,9 +348,21 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
                     let (a, v) = if m == "auto" {
                         ("—".to_string(), "—".to_string())
                     } else {
-                        let a: Vec<f64> = good.iter().filter_map(|r| route_found(r, "first_layer_within_0.05")).collect();
-                        let v: Vec<f64> = good.iter().filter_map(|r| route_found(r, "entangled_within_0.05")).collect();
-                        let rate_of = |x: &[f64], per: usize| if x.is_empty() { "—".into() } else { pct(x.iter().sum::<f64>() / (x.len() * per) as f64) };
+                        let a: Vec<f64> = good
+                            .iter()
+                            .filter_map(|r| route_found(r, "first_layer_within_0.05"))
+                            .collect();
+                        let v: Vec<f64> = good
+                            .iter()
+                            .filter_map(|r| route_found(r, "entangled_within_0.05"))
+                            .collect();
+                        let rate_of = |x: &[f64], per: usize| {
+                            if x.is_empty() {
+                                "—".into()
+                            } else {
+                                pct(x.iter().sum::<f64>() / (x.len() * per) as f64)
+                            }
+                        };
                         (rate_of(&a, s[1]), rate_of(&v, s[2]))
                     };
                     let q = median(&col(&good, "result.queries"));
@@ -268,21 +395,69 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
             }
         }
     }
-    let budget: Vec<(f64, f64)> = plan.sizes.iter().map(|&s| (s[0] as f64, paper_budget(s) as f64)).collect();
-    let params: Vec<(f64, f64)> = plan.sizes.iter().map(|&s| (s[0] as f64, parameters(s) as f64)).collect();
-    let mut series = vec![Series { name: "paper's Hessian budget".into(), points: budget, markers_only: true }, Series { name: "parameters P".into(), points: params, markers_only: true }];
-    series.extend(query_series.into_iter().map(|(n, p)| Series { name: format!("{n} (measured)"), points: p, markers_only: true }));
-    vec![Panel { title: "Queries per identification (generic, tanh)".into(), x_label: "d".into(), y_label: "queries".into(), log_x: false, log_y: true, series, vlines: vec![] }]
+    let budget: Vec<(f64, f64)> = plan
+        .sizes
+        .iter()
+        .map(|&s| (s[0] as f64, paper_budget(s) as f64))
+        .collect();
+    let params: Vec<(f64, f64)> = plan
+        .sizes
+        .iter()
+        .map(|&s| (s[0] as f64, parameters(s) as f64))
+        .collect();
+    let mut series = vec![
+        Series {
+            name: "paper's Hessian budget".into(),
+            points: budget,
+            markers_only: true,
+        },
+        Series {
+            name: "parameters P".into(),
+            points: params,
+            markers_only: true,
+        },
+    ];
+    series.extend(query_series.into_iter().map(|(n, p)| Series {
+        name: format!("{n} (measured)"),
+        points: p,
+        markers_only: true,
+    }));
+    vec![Panel {
+        title: "Queries per identification (generic, tanh)".into(),
+        x_label: "d".into(),
+        y_label: "queries".into(),
+        log_x: false,
+        log_y: true,
+        series,
+        vlines: vec![],
+        y_range: None,
+    }]
 }
 
 fn spectra_panels(records: &[Value], plan: &Plan) -> Vec<Panel> {
     let mut panels = Vec::new();
     for &s in &plan.sizes {
-        let first = records.iter().filter(|r| kind(r) == "stages" && ok(r) && size(r) == s && is_default_point(r) && family(r) == generic() && activation(r) == "tanh").min_by_key(|r| seed(r));
+        let first = records
+            .iter()
+            .filter(|r| {
+                kind(r) == "stages"
+                    && ok(r)
+                    && size(r) == s
+                    && is_default_point(r)
+                    && family(r) == generic()
+                    && activation(r) == "tanh"
+            })
+            .min_by_key(|r| seed(r));
         let Some(r) = first else { continue };
-        let sv: Vec<f64> = at(r, "result.subspace.singular_values").and_then(Value::as_array).map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_f64).collect());
+        let sv: Vec<f64> = at(r, "result.subspace.singular_values")
+            .and_then(Value::as_array)
+            .map_or_else(Vec::new, |a| a.iter().filter_map(Value::as_f64).collect());
         let s1 = sv.first().copied().unwrap_or(1.0);
-        let pts = sv.iter().enumerate().map(|(k, v)| ((k + 1) as f64, v / s1)).collect();
+        let pts = sv
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((k + 1) as f64, v / s1))
+            .collect();
         panels.push(Panel {
             title: format!("{} seed {}: σ_k/σ_1", size_label(s), seed(r)),
             x_label: "k".into(),
@@ -297,22 +472,69 @@ fn spectra_panels(records: &[Value], plan: &Plan) -> Vec<Panel> {
 }
 
 fn mx_sweep(records: &[Value], plan: &Plan, md: &mut String) -> Vec<Panel> {
-    let recs: Vec<&Value> = records.iter().filter(|r| kind(r) == "stages" && ok(r) && family(r) == generic() && activation(r) == "tanh" && close(exp_num(r, "eps"), 1e-5) && close(exp_num(r, "radius"), 1.0) && plan.sizes.contains(&size(r))).collect();
-    let _ = writeln!(md, "\n## 2. Error vs number of Hessians (m_X)\n\nGeneric tanh teachers, ε = 1e-5, r = 1. With m_X < m0 + m1 the subspace has dimension m_X (so ‖P_W − P_Ŵ‖ = 1) and the rank-one search runs in it.\n");
-    let mut t = Table::new(["size", "m_X / (m0+m1)", "m_X", "a_i within 0.05", "v_l within 0.05", "‖P_W − P_Ŵ‖ (median)", "min ‖P_Ŵ(a aᵀ)‖_F (median)", "Hessian queries"]);
+    let recs: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            kind(r) == "stages"
+                && ok(r)
+                && family(r) == generic()
+                && activation(r) == "tanh"
+                && close(exp_num(r, "eps"), 1e-5)
+                && close(exp_num(r, "radius"), 1.0)
+                && plan.sizes.contains(&size(r))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "\n## 2. Error vs number of Hessians (m_X)\n\nGeneric tanh teachers, ε = 1e-5, r = 1. With m_X < m0 + m1 the subspace has dimension m_X (so ‖P_W − P_Ŵ‖ = 1) and the rank-one search runs in it.\n"
+    );
+    let mut t = Table::new([
+        "size",
+        "m_X / (m0+m1)",
+        "m_X",
+        "a_i within 0.05",
+        "v_l within 0.05",
+        "‖P_W − P_Ŵ‖ (median)",
+        "min ‖P_Ŵ(a aᵀ)‖_F (median)",
+        "Hessian queries",
+    ]);
     let (mut pa, mut pv, mut pd) = (Vec::new(), Vec::new(), Vec::new());
     for (s, at_size) in group_by(recs, size) {
         let (mut a_pts, mut v_pts, mut d_pts) = (Vec::new(), Vec::new(), Vec::new());
         for &f in &plan.mx_factors {
-            let rs: Vec<&Value> = at_size.iter().copied().filter(|r| close(exp_num(r, "mx_factor"), f)).collect();
+            let rs: Vec<&Value> = at_size
+                .iter()
+                .copied()
+                .filter(|r| close(exp_num(r, "mx_factor"), f))
+                .collect();
             if rs.is_empty() {
                 continue;
             }
             let a = found_rate(&rs, "result.rank1.a_found", s[1]);
             let v = found_rate(&rs, "result.rank1.v_found", s[2]);
             let dist = median(&col(&rs, "result.subspace.distance"));
-            let min_in: Vec<f64> = rs.iter().map(|r| at(r, "result.subspace.a_in_subspace").and_then(Value::as_array).map_or(f64::NAN, |x| x.iter().filter_map(Value::as_f64).fold(f64::INFINITY, f64::min))).collect();
-            t.row([size_label(s), format!("{f}"), count(median(&col(&rs, "result.hessians.count"))), pct(a), pct(v), sci(dist), format!("{:.3}", median(&min_in)), count(median(&col(&rs, "result.hessians.queries")))]);
+            let min_in: Vec<f64> = rs
+                .iter()
+                .map(|r| {
+                    at(r, "result.subspace.a_in_subspace")
+                        .and_then(Value::as_array)
+                        .map_or(f64::NAN, |x| {
+                            x.iter()
+                                .filter_map(Value::as_f64)
+                                .fold(f64::INFINITY, f64::min)
+                        })
+                })
+                .collect();
+            t.row([
+                size_label(s),
+                format!("{f}"),
+                count(median(&col(&rs, "result.hessians.count"))),
+                pct(a),
+                pct(v),
+                sci(dist),
+                format!("{:.3}", median(&min_in)),
+                count(median(&col(&rs, "result.hessians.queries"))),
+            ]);
             a_pts.push((f, a));
             v_pts.push((f, v));
             d_pts.push((f, dist));
@@ -322,51 +544,172 @@ fn mx_sweep(records: &[Value], plan: &Plan, md: &mut String) -> Vec<Panel> {
         pd.push(Series::line(size_label(s), d_pts));
     }
     let _ = writeln!(md, "{}\n![recovery vs m_X](PLOT-hessians.svg)", t.render());
-    let panel = |title: &str, y: &str, log_y: bool, series| Panel { title: title.into(), x_label: "m_X / (m0 + m1)".into(), y_label: y.into(), log_y, series, vlines: vec![1.0], ..Panel::default() };
-    vec![panel("a_i within 0.05", "fraction", false, pa), panel("v_l within 0.05", "fraction", false, pv), panel("‖P_W − P_Ŵ‖", "distance", true, pd)]
+    let panel = |title: &str, y: &str, log_y: bool, series| Panel {
+        title: title.into(),
+        x_label: "m_X / (m0 + m1)".into(),
+        y_label: y.into(),
+        log_y,
+        series,
+        vlines: vec![1.0],
+        y_range: (y == "fraction").then_some((0.0, 1.0)),
+        ..Panel::default()
+    };
+    vec![
+        panel("a_i within 0.05", "fraction", false, pa),
+        panel("v_l within 0.05", "fraction", false, pv),
+        panel("‖P_W − P_Ŵ‖", "distance", true, pd),
+    ]
 }
 
 fn eps_sweep(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Facts) -> Vec<Panel> {
-    let recs: Vec<&Value> = records.iter().filter(|r| kind(r) == "stages" && ok(r) && family(r) == generic() && activation(r) == "tanh" && close(exp_num(r, "mx_factor"), 2.0) && plan.sizes.contains(&size(r))).collect();
-    let _ = writeln!(md, "\n## 3. Error vs finite-difference step ε and sampling radius r\n\nGeneric tanh teachers, m_X = 2(m0 + m1). *FD error*: ‖Ĥ − ∇²f‖_F/‖∇²f‖_F against the exact Hessian at the same point, median over points and teachers.\n");
-    let mut t = Table::new(["size", "ε", "r", "FD error (median)", "‖P_W − P_Ŵ‖ (median)", "a_i within 0.05", "v_l within 0.05"]);
+    let recs: Vec<&Value> = records
+        .iter()
+        .filter(|r| {
+            kind(r) == "stages"
+                && ok(r)
+                && family(r) == generic()
+                && activation(r) == "tanh"
+                && close(exp_num(r, "mx_factor"), 2.0)
+                && plan.sizes.contains(&size(r))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "\n## 3. Error vs finite-difference step ε and sampling radius r\n\nGeneric tanh teachers, m_X = 2(m0 + m1). *FD error*: ‖Ĥ − ∇²f‖_F/‖∇²f‖_F against the exact Hessian at the same point, median over points and teachers.\n"
+    );
+    let mut t = Table::new([
+        "size",
+        "ε",
+        "r",
+        "FD error (median)",
+        "‖P_W − P_Ŵ‖ (median)",
+        "a_i within 0.05",
+        "v_l within 0.05",
+    ]);
     for (s, at_size) in group_by(recs.iter().copied(), size) {
         for &e in &plan.eps {
             for &r in &plan.radii {
-                let rs: Vec<&Value> = at_size.iter().copied().filter(|x| close(exp_num(x, "eps"), e) && close(exp_num(x, "radius"), r)).collect();
+                let rs: Vec<&Value> = at_size
+                    .iter()
+                    .copied()
+                    .filter(|x| close(exp_num(x, "eps"), e) && close(exp_num(x, "radius"), r))
+                    .collect();
                 if rs.is_empty() {
                     continue;
                 }
-                t.row([size_label(s), format!("{e:e}"), format!("{r}"), sci(median(&col(&rs, "result.hessians.fd_error_median"))), sci(median(&col(&rs, "result.subspace.distance"))), pct(found_rate(&rs, "result.rank1.a_found", s[1])), pct(found_rate(&rs, "result.rank1.v_found", s[2]))]);
+                t.row([
+                    size_label(s),
+                    format!("{e:e}"),
+                    format!("{r}"),
+                    sci(median(&col(&rs, "result.hessians.fd_error_median"))),
+                    sci(median(&col(&rs, "result.subspace.distance"))),
+                    pct(found_rate(&rs, "result.rank1.a_found", s[1])),
+                    pct(found_rate(&rs, "result.rank1.v_found", s[2])),
+                ]);
             }
         }
     }
     let _ = writeln!(md, "{}\n![error vs step size](PLOT-step.svg)", t.render());
     let (mut fd, mut dist, mut found) = (Vec::new(), Vec::new(), Vec::new());
     for &r in &plan.radii {
-        let at_r: Vec<&Value> = recs.iter().copied().filter(|x| close(exp_num(x, "radius"), r)).collect();
+        let at_r: Vec<&Value> = recs
+            .iter()
+            .copied()
+            .filter(|x| close(exp_num(x, "radius"), r))
+            .collect();
         let pts = |f: &dyn Fn(&[&Value]) -> f64| -> Vec<(f64, f64)> {
-            plan.eps.iter().map(|&e| (e, f(&at_r.iter().copied().filter(|x| close(exp_num(x, "eps"), e)).collect::<Vec<_>>()))).collect()
+            plan.eps
+                .iter()
+                .map(|&e| {
+                    (
+                        e,
+                        f(&at_r
+                            .iter()
+                            .copied()
+                            .filter(|x| close(exp_num(x, "eps"), e))
+                            .collect::<Vec<_>>()),
+                    )
+                })
+                .collect()
         };
-        fd.push(Series::line(format!("r = {r}"), pts(&|v| median(&col(v, "result.hessians.fd_error_median")))));
-        dist.push(Series::line(format!("r = {r}"), pts(&|v| median(&col(v, "result.subspace.distance")))));
-        found.push(Series::line(format!("r = {r}"), pts(&|v| {
-            let per: Vec<f64> = v.iter().filter_map(|x| Some(num(x, "result.rank1.a_found")? / size(x)[1] as f64)).collect();
-            median(&per)
-        })));
+        fd.push(Series::line(
+            format!("r = {r}"),
+            pts(&|v| median(&col(v, "result.hessians.fd_error_median"))),
+        ));
+        dist.push(Series::line(
+            format!("r = {r}"),
+            pts(&|v| median(&col(v, "result.subspace.distance"))),
+        ));
+        found.push(Series::line(
+            format!("r = {r}"),
+            pts(&|v| {
+                let per: Vec<f64> = v
+                    .iter()
+                    .filter_map(|x| Some(num(x, "result.rank1.a_found")? / size(x)[1] as f64))
+                    .collect();
+                median(&per)
+            }),
+        ));
         if close(r, 1.0) {
             let d20: Vec<&Value> = at_r.iter().copied().filter(|x| size(x)[0] == 20).collect();
-            facts.fd_by_eps = plan.eps.iter().map(|&e| (e, median(&col(&d20.iter().copied().filter(|x| close(exp_num(x, "eps"), e)).collect::<Vec<_>>(), "result.hessians.fd_error_median")))).collect();
+            facts.fd_by_eps = plan
+                .eps
+                .iter()
+                .map(|&e| {
+                    (
+                        e,
+                        median(&col(
+                            &d20.iter()
+                                .copied()
+                                .filter(|x| close(exp_num(x, "eps"), e))
+                                .collect::<Vec<_>>(),
+                            "result.hessians.fd_error_median",
+                        )),
+                    )
+                })
+                .collect();
         }
     }
-    let panel = |title: &str, y: &str, log_y: bool, series| Panel { title: title.into(), x_label: "ε".into(), y_label: y.into(), log_x: true, log_y, series, vlines: vec![] };
-    vec![panel("FD Hessian error (all sizes)", "relative Frobenius error", true, fd), panel("‖P_W − P_Ŵ‖", "distance", true, dist), panel("a_i within 0.05 (median share)", "fraction", false, found)]
+    let panel = |title: &str, y: &str, log_y: bool, series| Panel {
+        title: title.into(),
+        x_label: "ε".into(),
+        y_label: y.into(),
+        log_x: true,
+        log_y,
+        series,
+        vlines: vec![],
+        y_range: (y == "fraction").then_some((0.0, 1.0)),
+    };
+    vec![
+        panel(
+            "FD Hessian error (all sizes)",
+            "relative Frobenius error",
+            true,
+            fd,
+        ),
+        panel("‖P_W − P_Ŵ‖", "distance", true, dist),
+        panel("a_i within 0.05 (median share)", "fraction", false, found),
+    ]
 }
 
 fn regime(records: &[Value], md: &mut String, facts: &mut Facts) {
-    let recs: Vec<&Value> = records.iter().filter(|r| size(r) == REGIME && ok(r)).collect();
-    let _ = writeln!(md, "\n## 4. The m1 = 1 regime where the paper's method works (paper-spec §9)\n\n(d, m0, m1) = (30, 10, 1), A = orthonormal rows + 0.1 perturbation, B positive (one column), shifts in [−0.05, 0.05], m_X = 2(m0 + m1), ε = 1e-5.\n");
-    let mut t = Table::new(["radius", "teachers", "a_i within 0.05", "v_l within 0.05", "‖P_W − P_Ŵ‖ (median)", "paper: rel-L2 of f̂ (median)", "paper: certified"]);
+    let recs: Vec<&Value> = records
+        .iter()
+        .filter(|r| size(r) == REGIME && ok(r))
+        .collect();
+    let _ = writeln!(
+        md,
+        "\n## 4. The m1 = 1 regime where the paper's method works (paper-spec §9)\n\n(d, m0, m1) = (30, 10, 1), A = orthonormal rows + 0.1 perturbation, B positive (one column), shifts in [−0.05, 0.05], m_X = 2(m0 + m1), ε = 1e-5. Steps 1–3 on every teacher; the paper pipeline without refinement on the first SIDE of them.\n"
+    );
+    let mut t = Table::new([
+        "radius",
+        "teachers",
+        "a_i within 0.05",
+        "v_l within 0.05",
+        "‖P_W − P_Ŵ‖ (median)",
+        "paper: rel-L2 of f̂ (median)",
+        "paper: certified",
+    ]);
     let (mut all_a, mut all_v) = (Vec::new(), Vec::new());
     for (rk, rs) in group_by(recs, |r| format!("{:.3}", exp_num(r, "radius"))) {
         let st: Vec<&Value> = rs.iter().copied().filter(|r| kind(r) == "stages").collect();
@@ -376,7 +719,15 @@ fn regime(records: &[Value], md: &mut String, facts: &mut Facts) {
         all_a.push(a);
         all_v.push(v);
         let cert = rt.iter().filter(|r| flag(r, "result.certified")).count();
-        t.row([rk, st.len().to_string(), pct(a), pct(v), sci(median(&col(&st, "result.subspace.distance"))), sci(median(&col(&rt, "result.rel_l2"))), rate(cert, rt.len())]);
+        t.row([
+            rk,
+            st.len().to_string(),
+            pct(a),
+            pct(v),
+            sci(median(&col(&st, "result.subspace.distance"))),
+            sci(median(&col(&rt, "result.rel_l2"))),
+            rate(cert, rt.len()),
+        ]);
     }
     facts.regime_a = median(&all_a);
     facts.regime_v = median(&all_v);
@@ -384,13 +735,23 @@ fn regime(records: &[Value], md: &mut String, facts: &mut Facts) {
 }
 
 fn predecessor(records: &[Value], md: &mut String, facts: &mut Facts) -> Vec<Panel> {
-    let recs: Vec<&Value> = records.iter().filter(|r| size(r) == PREDECESSOR && ok(r)).collect();
+    let recs: Vec<&Value> = records
+        .iter()
+        .filter(|r| size(r) == PREDECESSOR && ok(r))
+        .collect();
     let k = (PREDECESSOR[1] + PREDECESSOR[2]) as f64;
     let _ = writeln!(
         md,
-        "\n## 5. The one-layer predecessor's experiment, in our model (paper-spec §8)\n\nd = m0 = 20, m1 = 1, A = orthonormal rows + 0.1 perturbation, positive B, shifts in [−0.05, 0.05], ε = 1e-3, points on the unit sphere; paper pipeline without refinement. The predecessor (one hidden layer, d = m = 20) reports: nothing recovered for m_X ≤ 16, about half at m_X = 18, everything for m_X ≥ 20 = m, with the uniform error of f̂ dropping from 0.74 to about 0.\n"
+        "\n## 5. The one-layer predecessor's experiment, in our model (paper-spec §8)\n\nd = m0 = 20, m1 = 1, A = orthonormal rows + 0.1 perturbation, positive B, shifts in [−0.05, 0.05], ε = 1e-3, points on the unit sphere. Steps 1–3 on every teacher; the paper pipeline without refinement (its f̂ errors) on the first SIDE teachers, at PREDMX. The predecessor (one hidden layer, d = m = 20) reports: nothing recovered for m_X ≤ 16, about half at m_X = 18, everything for m_X ≥ 20 = m, with the uniform error of f̂ dropping from 0.74 to about 0.\n"
     );
-    let mut t = Table::new(["m_X", "a_i within 0.05", "teachers with all 20 a_i", "v_1 within 0.05", "rel-sup of f̂ (median)", "rel-L2 of f̂ (median)"]);
+    let mut t = Table::new([
+        "m_X",
+        "a_i within 0.05",
+        "teachers with all 20 a_i",
+        "v_1 within 0.05",
+        "rel-sup of f̂ (median)",
+        "rel-L2 of f̂ (median)",
+    ]);
     let (mut pts, mut err_pts) = (Vec::new(), Vec::new());
     let mut threshold = None;
     let mut none_below = None;
@@ -398,7 +759,10 @@ fn predecessor(records: &[Value], md: &mut String, facts: &mut Facts) -> Vec<Pan
         let st: Vec<&Value> = rs.iter().copied().filter(|r| kind(r) == "stages").collect();
         let rt: Vec<&Value> = rs.iter().copied().filter(|r| kind(r) == "route").collect();
         let a = found_rate(&st, "result.rank1.a_found", PREDECESSOR[1]);
-        let all = st.iter().filter(|r| num(r, "result.rank1.a_found") == Some(PREDECESSOR[1] as f64)).count();
+        let all = st
+            .iter()
+            .filter(|r| num(r, "result.rank1.a_found") == Some(PREDECESSOR[1] as f64))
+            .count();
         if threshold.is_none() && a >= 0.9 {
             threshold = Some(mx);
         }
@@ -406,24 +770,53 @@ fn predecessor(records: &[Value], md: &mut String, facts: &mut Facts) -> Vec<Pan
             none_below = Some(mx);
         }
         let sup = median(&col(&rt, "result.rel_sup"));
-        t.row([mx.to_string(), pct(a), rate(all, st.len()), pct(found_rate(&st, "result.rank1.v_found", 1)), sci(sup), sci(median(&col(&rt, "result.rel_l2")))]);
+        t.row([
+            mx.to_string(),
+            pct(a),
+            rate(all, st.len()),
+            pct(found_rate(&st, "result.rank1.v_found", 1)),
+            sci(sup),
+            sci(median(&col(&rt, "result.rel_l2"))),
+        ]);
         pts.push((mx as f64, a));
         err_pts.push((mx as f64, sup));
     }
     facts.predecessor_threshold = threshold;
     facts.predecessor_none_below = none_below;
-    let _ = writeln!(md, "{}\n![predecessor setting](PLOT-predecessor.svg)", t.render());
-    let reported = vec![(10.0, 0.0), (16.0, 0.0), (18.0, 0.5), (20.0, 1.0), (40.0, 1.0)];
+    let _ = writeln!(
+        md,
+        "{}\n![predecessor setting](PLOT-predecessor.svg)",
+        t.render()
+    );
+    let reported = vec![
+        (10.0, 0.0),
+        (16.0, 0.0),
+        (18.0, 0.5),
+        (20.0, 1.0),
+        (40.0, 1.0),
+    ];
     vec![
         Panel {
             title: "a_i within 0.05 vs m_X".into(),
             x_label: "m_X".into(),
             y_label: "fraction".into(),
-            series: vec![Series::line("ours (d = m0 = 20, m1 = 1)", pts), Series::line("predecessor, reported (one layer)", reported)],
+            series: vec![
+                Series::line("ours (d = m0 = 20, m1 = 1)", pts),
+                Series::line("predecessor, reported (one layer)", reported),
+            ],
+            vlines: vec![20.0, 21.0],
+            y_range: Some((0.0, 1.0)),
+            ..Panel::default()
+        },
+        Panel {
+            title: "rel-sup error of f̂ vs m_X".into(),
+            x_label: "m_X".into(),
+            y_label: "relative sup error".into(),
+            log_y: true,
+            series: vec![Series::line("ours", err_pts)],
             vlines: vec![20.0, 21.0],
             ..Panel::default()
         },
-        Panel { title: "rel-sup error of f̂ vs m_X".into(), x_label: "m_X".into(), y_label: "relative sup error".into(), log_y: true, series: vec![Series::line("ours", err_pts)], vlines: vec![20.0, 21.0], ..Panel::default() },
     ]
 }
 
@@ -440,21 +833,86 @@ fn verdict(ours: f64, lo: f64, hi: f64) -> &'static str {
 }
 
 fn comparison(md: &mut String, f: &Facts) {
-    let _ = writeln!(md, "\n## 6. Next to the paper's reported numbers: where ours differ and why\n");
+    let _ = writeln!(
+        md,
+        "\n## 6. Next to the paper's reported numbers: where ours differ and why\n"
+    );
     let (alo, ahi) = min_max(&f.generic_a);
     let (vlo, vhi) = min_max(&f.generic_v);
-    let mut t = Table::new(["experiment", "reported (paper-spec)", "ours (this run)", "verdict"]);
-    t.row(["generic family, tanh, defaults: a_i with a candidate within 0.05".to_string(), "3–10 % (§9, exact Hessians, 10 teachers per size)".into(), format!("{} – {} over sizes", pct(alo), pct(ahi)), verdict(median(&f.generic_a), 0.03, 0.10).into()]);
-    t.row(["same, v_l within 0.05".to_string(), "0–2 % (§9)".into(), format!("{} – {}", pct(vlo), pct(vhi)), verdict(median(&f.generic_v), 0.0, 0.02).into()]);
-    t.row(["m1 = 1 regime (30,10,1), r = 0.1–0.3: a_i / v_l within 0.05".to_string(), "every a_i and v_l (§9, 4 teachers)".into(), format!("{} / {}", pct(f.regime_a), pct(f.regime_v)), verdict(f.regime_a.min(f.regime_v), 0.99, 1.0).into()]);
-    let thr = f.predecessor_threshold.map_or_else(|| "not reached".to_string(), |m| format!("m_X = {m}"));
-    t.row(["predecessor setting: smallest m_X recovering ≥ 90 % of the a_i".to_string(), "m_X = 20 = m (one-layer model; nothing for m_X ≤ 16)".into(), format!("{thr} (≤ 5 % found up to m_X = {})", f.predecessor_none_below.map_or_else(|| "—".into(), |m| m.to_string())), if f.predecessor_threshold.is_some_and(|m| m <= 22) { "close to the reported threshold" } else { "differs" }.into()]);
-    let refine: Vec<String> = f.refine_success.iter().map(|(s, k, n)| format!("{s}: {k}/{n}")).collect();
-    t.row(["paper candidates + penalised LM refinement: exact identifications".to_string(), "10/10 at (20,10,5) and (30,20,10) (§6, prototype with correlation attribution)".into(), if refine.is_empty() { "—".into() } else { refine.join(", ") }, "see the table of section 1".into()]);
+    let mut t = Table::new([
+        "experiment",
+        "reported (paper-spec)",
+        "ours (this run)",
+        "verdict",
+    ]);
+    t.row([
+        "generic family, tanh, defaults: a_i with a candidate within 0.05".to_string(),
+        "3–10 % (§9, exact Hessians, 10 teachers per size)".into(),
+        format!("{} – {} over sizes", pct(alo), pct(ahi)),
+        verdict(median(&f.generic_a), 0.03, 0.10).into(),
+    ]);
+    t.row([
+        "same, v_l within 0.05".to_string(),
+        "0–2 % (§9)".into(),
+        format!("{} – {}", pct(vlo), pct(vhi)),
+        verdict(median(&f.generic_v), 0.0, 0.02).into(),
+    ]);
+    t.row([
+        "m1 = 1 regime (30,10,1), r = 0.1–0.3: a_i / v_l within 0.05".to_string(),
+        "every a_i and v_l (§9, 4 teachers)".into(),
+        format!("{} / {}", pct(f.regime_a), pct(f.regime_v)),
+        verdict(f.regime_a.min(f.regime_v), 0.99, 1.0).into(),
+    ]);
+    let thr = f
+        .predecessor_threshold
+        .map_or_else(|| "not reached".to_string(), |m| format!("m_X = {m}"));
+    t.row([
+        "predecessor setting: smallest m_X recovering ≥ 90 % of the a_i".to_string(),
+        "m_X = 20 = m (one-layer model; nothing for m_X ≤ 16)".into(),
+        format!(
+            "{thr} (≤ 5 % found up to m_X = {})",
+            f.predecessor_none_below
+                .map_or_else(|| "—".into(), |m| m.to_string())
+        ),
+        if f.predecessor_threshold.is_some_and(|m| m <= 22) {
+            "close to the reported threshold"
+        } else {
+            "differs"
+        }
+        .into(),
+    ]);
+    let refine: Vec<String> = f
+        .refine_success
+        .iter()
+        .map(|(s, k, n)| format!("{s}: {k}/{n}"))
+        .collect();
+    t.row([
+        "paper candidates + penalised LM refinement: exact identifications".to_string(),
+        "10/10 at (20,10,5) and (30,20,10) (§6, prototype with correlation attribution)".into(),
+        if refine.is_empty() {
+            "—".into()
+        } else {
+            refine.join(", ")
+        },
+        "see the table of section 1".into(),
+    ]);
     for &(e, v) in &f.fd_by_eps {
-        let reported = if close(e, 1e-3) { Some((9.6e-4, "9.6e-4")) } else if close(e, 1e-4) { Some((9.6e-5, "9.6e-5")) } else if close(e, 1e-5) { Some((2.9e-5, "2.9e-5")) } else { None };
+        let reported = if close(e, 1e-3) {
+            Some((9.6e-4, "9.6e-4"))
+        } else if close(e, 1e-4) {
+            Some((9.6e-5, "9.6e-5"))
+        } else if close(e, 1e-5) {
+            Some((2.9e-5, "2.9e-5"))
+        } else {
+            None
+        };
         if let Some((x, s)) = reported {
-            t.row([format!("forward-difference Hessian error at ε = {e:e} (d = 20)"), format!("{s} (§2, one tanh net)"), sci(v), verdict(v, x / 3.0, x * 3.0).into()]);
+            t.row([
+                format!("forward-difference Hessian error at ε = {e:e} (d = 20)"),
+                format!("{s} (§2, one tanh net)"),
+                sci(v),
+                verdict(v, x / 3.0, x * 3.0).into(),
+            ]);
         }
     }
     let _ = writeln!(md, "{}", t.render());
@@ -473,18 +931,43 @@ fn comparison(md: &mut String, f: &Facts) {
 pub(crate) fn report(records: &[Value], plan: &Plan, plot_prefix: &str) -> Body {
     let mut md = String::new();
     let mut facts = Facts::default();
-    let _ = writeln!(md, "\nTeachers per cell: {} (seeds 1…{}). The grids are described in `xtask/src/reproduce.rs`; every trial's settings are in the raw results.", plan.teachers, plan.teachers);
+    let _ = writeln!(
+        md,
+        "\nTeachers per cell: {} (seeds 1…{}). The grids are described in `xtask/src/reproduce.rs`; every trial's settings are in the raw results.",
+        plan.teachers, plan.teachers
+    );
     let queries = main_tables(records, plan, &mut md, &mut facts);
     let spectra = spectra_panels(records, plan);
-    let _ = writeln!(md, "\nSingular values of the stacked Hessians (one generic tanh teacher per size, defaults); the vertical line is K = m0 + m1: the gap the paper's Step 2 relies on is weak (paper-spec §3).\n\n![singular value spectra](PLOT-spectra.svg)\n\nQueries per identification against the dimension (generic tanh teachers):\n\n![queries vs d](PLOT-queries.svg)");
+    let _ = writeln!(
+        md,
+        "\nSingular values of the stacked Hessians (one generic tanh teacher per size, defaults); the vertical line is K = m0 + m1: the gap the paper's Step 2 relies on is weak (paper-spec §3).\n\n![singular value spectra](PLOT-spectra.svg)\n\nQueries per identification against the dimension (generic tanh teachers):\n\n![queries vs d](PLOT-queries.svg)"
+    );
     let mx = mx_sweep(records, plan, &mut md);
     let step = eps_sweep(records, plan, &mut md, &mut facts);
     regime(records, &mut md, &mut facts);
     let pred = predecessor(records, &mut md, &mut facts);
     comparison(&mut md, &facts);
-    let md = md.replace("{teachers}", &plan.teachers.to_string()).replace("PLOT-", &format!("{plot_prefix}-"));
-    let plots = vec![("spectra".to_string(), spectra, 3), ("queries".to_string(), queries, 1), ("hessians".to_string(), mx, 3), ("step".to_string(), step, 3), ("predecessor".to_string(), pred, 2)];
-    Body { markdown: md, plots }
+    let pred_mx = if plan.predecessor_route_all {
+        "every m_X ≥ m0 + m1 = 21".to_string()
+    } else {
+        "m_X = 30".to_string()
+    };
+    let md = md
+        .replace("SIDE", &plan.side_route_teachers.to_string())
+        .replace("PREDMX", &pred_mx)
+        .replace("{teachers}", &plan.teachers.to_string())
+        .replace("PLOT-", &format!("{plot_prefix}-"));
+    let plots = vec![
+        ("spectra".to_string(), spectra, 3),
+        ("queries".to_string(), queries, 1),
+        ("hessians".to_string(), mx, 3),
+        ("step".to_string(), step, 3),
+        ("predecessor".to_string(), pred, 2),
+    ];
+    Body {
+        markdown: md,
+        plots,
+    }
 }
 
 /// Runs the grid and writes docs/results/paper.md (paper-quick.md with `--quick`).
@@ -496,17 +979,26 @@ pub(crate) fn run(root: &Path, args: &ReproduceArgs) -> Result<()> {
     let name = if args.quick { "paper-quick" } else { "paper" };
     let spec = spec(&plan);
     let out = work_dir(root)?.join(format!("{name}.jsonl"));
-    let (records, ended) = measure(root, "", &spec, &out, &args.common)?;
+    let (records, ended) = Runner::new(root, "").measure(&spec, &out, &args.common)?;
     let in_plan = |r: &Value| {
         let s = size(r);
-        (plan.sizes.contains(&s) || s == PREDECESSOR || s == REGIME) && (1..=plan.teachers).contains(&seed(r))
+        (plan.sizes.contains(&s) || s == PREDECESSOR || s == REGIME)
+            && (1..=plan.teachers).contains(&seed(r))
     };
     let records: Vec<Value> = records.into_iter().filter(in_plan).collect();
     let failed = records.iter().filter(|r| !ok(r)).count();
     let header = Header {
-        title: format!("Reproducing the paper's experiments{}", if args.quick { " (quick grid)" } else { "" }),
-        backends: "faer (the default build of `nnid`; the backends agree to rounding, see backends.md)".into(),
-        raw: format!("`target/xtask/{name}.jsonl` ({} trials in this report, {failed} with errors)", records.len()),
+        title: format!(
+            "Reproducing the paper's experiments{}",
+            if args.quick { " (quick grid)" } else { "" }
+        ),
+        backends:
+            "faer (the default build of `nnid`; the backends agree to rounding, see backends.md)"
+                .into(),
+        raw: format!(
+            "`target/xtask/{name}.jsonl` ({} trials in this report, {failed} with errors)",
+            records.len()
+        ),
     };
     let body = report(&records, &plan, name);
     let mut doc = header.render(root);
@@ -516,7 +1008,12 @@ pub(crate) fn run(root: &Path, args: &ReproduceArgs) -> Result<()> {
     std::fs::create_dir_all(&dir)?;
     for (stem, panels, cols) in &body.plots {
         if !panels.is_empty() {
-            write_svg(&dir.join(format!("{name}-{stem}.svg")), &command_line(), panels, *cols)?;
+            write_svg(
+                &dir.join(format!("{name}-{stem}.svg")),
+                &command_line(),
+                panels,
+                *cols,
+            )?;
         }
     }
     std::fs::write(dir.join(format!("{name}.md")), doc)?;
@@ -529,7 +1026,15 @@ mod tests {
     use super::*;
 
     fn args(quick: bool) -> ReproduceArgs {
-        ReproduceArgs { quick, teachers: None, sizes: vec![], common: crate::flags::Common { report_only: true, fresh: false } }
+        ReproduceArgs {
+            quick,
+            teachers: None,
+            sizes: vec![],
+            common: crate::flags::Common {
+                report_only: true,
+                fresh: false,
+            },
+        }
     }
 
     #[test]
@@ -544,7 +1049,7 @@ mod tests {
         // each sweep adds its other points (4 of m_X, 8 of ε × r) per size and teacher.
         let s = spec(&f);
         let main = 5 * 3 * 2 * 20 * 4;
-        let sweeps = 5 * 20 * (4 + 8) + 20 * 4 + 20 * 2 * 11;
+        let sweeps = 5 * 20 * (4 + 8) + 20 * 2 + 5 * 2 + 20 * 11 + 5 * 5;
         assert_eq!(spec_len(&s), main + sweeps);
     }
 
@@ -569,7 +1074,10 @@ mod tests {
         assert!(md.contains("![recovery vs m_X](paper-quick-hessians.svg)"));
         assert!(md.contains("## 6. Next to the paper's reported numbers"));
         // a_found at the default point is 8 of 10: above §9's 3–10 %.
-        assert!(md.contains("80 % – 80 % over sizes | above the reported range"), "{md}");
+        assert!(
+            md.contains("80 % – 80 % over sizes | above the reported range"),
+            "{md}"
+        );
         assert_eq!(body.plots.len(), 5);
     }
 }

@@ -28,7 +28,11 @@ pub(crate) fn flag(v: &Value, path: &str) -> bool {
 
 /// The size (d, m0, m1) of a record.
 pub(crate) fn size(v: &Value) -> [usize; 3] {
-    let n = |i: usize| at(v, &format!("trial.size.{i}")).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let n = |i: usize| {
+        at(v, &format!("trial.size.{i}"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize
+    };
     [n(0), n(1), n(2)]
 }
 
@@ -48,7 +52,10 @@ pub(crate) fn ok(v: &Value) -> bool {
 }
 
 /// Groups records by a key, keeping the key order.
-pub(crate) fn group_by<'a, K: Ord>(records: impl IntoIterator<Item = &'a Value>, key: impl Fn(&Value) -> K) -> BTreeMap<K, Vec<&'a Value>> {
+pub(crate) fn group_by<'a, K: Ord>(
+    records: impl IntoIterator<Item = &'a Value>,
+    key: impl Fn(&Value) -> K,
+) -> BTreeMap<K, Vec<&'a Value>> {
     let mut map: BTreeMap<K, Vec<&'a Value>> = BTreeMap::new();
     for r in records {
         map.entry(key(r)).or_default().push(r);
@@ -75,8 +82,18 @@ pub(crate) fn paper_budget(s: [usize; 3]) -> usize {
 /// size, activation, family, seed and backend once), counted from the spec's JSON.
 pub(crate) fn spec_len(spec: &Value) -> usize {
     let mut seen = std::collections::HashSet::new();
-    let list = |g: &Value, k: &str, default: Value| g.get(k).and_then(Value::as_array).cloned().unwrap_or_else(|| vec![default]);
-    for g in spec.get("grids").and_then(Value::as_array).into_iter().flatten() {
+    let list = |g: &Value, k: &str, default: Value| {
+        g.get(k)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_else(|| vec![default])
+    };
+    for g in spec
+        .get("grids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let seeds: Vec<u64> = match g.get("seeds") {
             Some(Value::Array(a)) => a.iter().filter_map(Value::as_u64).collect(),
             Some(v) => {
@@ -85,8 +102,14 @@ pub(crate) fn spec_len(spec: &Value) -> usize {
             }
             None => Vec::new(),
         };
-        for e in list(g, "experiments", Value::Null).iter().filter(|e| !e.is_null()) {
-            for s in list(g, "sizes", Value::Null).iter().filter(|s| !s.is_null()) {
+        for e in list(g, "experiments", Value::Null)
+            .iter()
+            .filter(|e| !e.is_null())
+        {
+            for s in list(g, "sizes", Value::Null)
+                .iter()
+                .filter(|s| !s.is_null())
+            {
                 for a in list(g, "activations", Value::from("tanh")) {
                     for f in list(g, "families", Value::Null) {
                         for b in list(g, "backends", Value::from("faer")) {
@@ -127,6 +150,10 @@ mod tests {
             {"experiments": [1], "sizes": [[1, 1, 1], [2, 2, 2]], "seeds": [1, 2], "activations": ["tanh", "sigmoid"]},
             {"experiments": [1], "sizes": [[2, 2, 2]], "seeds": [1, 2], "activations": ["tanh", "sigmoid"]}
         ]});
-        assert_eq!(spec_len(&spec), 2 * 5 * 3 + 2 * 2 * 2, "the third grid repeats trials of the second");
+        assert_eq!(
+            spec_len(&spec),
+            2 * 5 * 3 + 2 * 2 * 2,
+            "the third grid repeats trials of the second"
+        );
     }
 }

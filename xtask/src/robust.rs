@@ -14,8 +14,11 @@
 use crate::flags::{RobustArgs, parse_sizes};
 use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Header, command_line};
-use crate::results::{at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len, text};
-use crate::run::{Ended, measure, partial_note, work_dir};
+use crate::results::{
+    at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len,
+    text,
+};
+use crate::run::{Ended, Runner, partial_note, work_dir};
 use crate::stats::{count, median, rate, sci, secs};
 use crate::table::Table;
 use anyhow::{Result, bail};
@@ -25,7 +28,13 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The sizes of issue 7.
-const SIZES: [[usize; 3]; 5] = [[20, 10, 5], [30, 20, 10], [40, 20, 10], [30, 30, 10], [50, 30, 15]];
+const SIZES: [[usize; 3]; 5] = [
+    [20, 10, 5],
+    [30, 20, 10],
+    [40, 20, 10],
+    [30, 30, 10],
+    [50, 30, 15],
+];
 
 /// The route methods, in table order (the student is not a route).
 pub(crate) const ROUTES: [&str; 4] = ["auto", "saturation", "gradient", "paper"];
@@ -40,7 +49,11 @@ fn family(name: &str) -> Result<Value> {
 }
 
 fn family_name(r: &Value) -> &'static str {
-    if flag(r, "trial.family.positive_b") { "positive" } else { "generic" }
+    if flag(r, "trial.family.positive_b") {
+        "positive"
+    } else {
+        "generic"
+    }
 }
 
 fn route_experiment(method: &str) -> Value {
@@ -61,11 +74,24 @@ pub(crate) struct Cell {
 
 impl Cell {
     fn of(r: &Value) -> Self {
-        Self { size: size(r), family: family_name(r).to_string(), activation: text(r, "trial.activation").unwrap_or("").to_string() }
+        Self {
+            size: size(r),
+            family: family_name(r).to_string(),
+            activation: text(r, "trial.activation").unwrap_or("").to_string(),
+        }
     }
 
     fn label(&self) -> String {
-        format!("{} {} {}", size_label(self.size), self.activation, if self.family == "positive" { "all-positive B" } else { "generic" })
+        format!(
+            "{} {} {}",
+            size_label(self.size),
+            self.activation,
+            if self.family == "positive" {
+                "all-positive B"
+            } else {
+                "generic"
+            }
+        )
     }
 }
 
@@ -73,7 +99,9 @@ impl Cell {
 pub(crate) fn method(r: &Value) -> String {
     match kind(r) {
         "student" => "student".into(),
-        _ => text(r, "trial.experiment.method").unwrap_or("?").to_string(),
+        _ => text(r, "trial.experiment.method")
+            .unwrap_or("?")
+            .to_string(),
     }
 }
 
@@ -87,8 +115,16 @@ struct Plan {
 
 impl Plan {
     fn new(args: &RobustArgs) -> Result<Self> {
-        let sizes = if args.sizes.is_empty() { SIZES.to_vec() } else { parse_sizes(&args.sizes)? };
-        let families = args.families.iter().map(|f| Ok((f.clone(), family(f)?))).collect::<Result<Vec<_>>>()?;
+        let sizes = if args.sizes.is_empty() {
+            SIZES.to_vec()
+        } else {
+            parse_sizes(&args.sizes)?
+        };
+        let families = args
+            .families
+            .iter()
+            .map(|f| Ok((f.clone(), family(f)?)))
+            .collect::<Result<Vec<_>>>()?;
         for a in &args.activations {
             if !["tanh", "sigmoid"].contains(&a.as_str()) {
                 bail!("unknown activation `{a}` (tanh, sigmoid)");
@@ -99,17 +135,29 @@ impl Plan {
                 bail!("unknown method `{m}` (auto, saturation, gradient, paper, student)");
             }
         }
-        Ok(Self { sizes, families, activations: args.activations.clone(), methods: args.methods.clone() })
+        Ok(Self {
+            sizes,
+            families,
+            activations: args.activations.clone(),
+            methods: args.methods.clone(),
+        })
     }
 
     fn routes(&self) -> Vec<&str> {
-        ROUTES.iter().copied().filter(|m| self.methods.iter().any(|x| x == m)).collect()
+        ROUTES
+            .iter()
+            .copied()
+            .filter(|m| self.methods.iter().any(|x| x == m))
+            .collect()
     }
 
     fn contains(&self, r: &Value, teachers: u64) -> bool {
         self.sizes.contains(&size(r))
             && self.families.iter().any(|(n, _)| n == family_name(r))
-            && self.activations.iter().any(|a| Some(a.as_str()) == text(r, "trial.activation"))
+            && self
+                .activations
+                .iter()
+                .any(|a| Some(a.as_str()) == text(r, "trial.activation"))
             && self.methods.contains(&method(r))
             && (1..=teachers).contains(&seed(r))
     }
@@ -138,10 +186,17 @@ fn student_spec(records: &[Value], plan: &Plan, args: &RobustArgs) -> Value {
     let reference = plan.routes().first().copied().map(str::to_string);
     let mut grids = Vec::new();
     for r in records {
-        if kind(r) != "route" || !ok(r) || Some(method(r)) != reference || seed(r) > args.student_teachers || !plan.contains(r, args.teachers) {
+        if kind(r) != "route"
+            || !ok(r)
+            || Some(method(r)) != reference
+            || seed(r) > args.student_teachers
+            || !plan.contains(r, args.teachers)
+        {
             continue;
         }
-        let Some(q) = num(r, "result.queries") else { continue };
+        let Some(q) = num(r, "result.queries") else {
+            continue;
+        };
         grids.push(json!({
             "experiments": [{"kind": "student", "queries": q as u64, "steps": args.student_steps, "test_points": 100_000}],
             "sizes": [size(r)], "families": [at(r, "trial.family")], "activations": [text(r, "trial.activation")], "seeds": [seed(r)],
@@ -166,7 +221,10 @@ pub(crate) struct Row {
 
 /// Figures of one method in one cell (records of that method and cell).
 pub(crate) fn row(recs: &[&Value]) -> Row {
-    let mut out = Row { n: recs.len(), ..Row::default() };
+    let mut out = Row {
+        n: recs.len(),
+        ..Row::default()
+    };
     for r in recs {
         if !ok(r) {
             out.errors += 1;
@@ -179,7 +237,8 @@ pub(crate) fn row(recs: &[&Value]) -> Row {
         out.certified_wrong += usize::from(certified && !success);
         out.right_uncertified += usize::from(success && !certified && kind(r) == "route");
         // No network: an infinite error (it counts in the worst case and the median).
-        out.rel_l2.push(num(r, "result.rel_l2").unwrap_or(f64::INFINITY));
+        out.rel_l2
+            .push(num(r, "result.rel_l2").unwrap_or(f64::INFINITY));
         out.queries.extend(num(r, "result.queries"));
         out.seconds.extend(num(r, "result.seconds"));
     }
@@ -190,17 +249,24 @@ pub(crate) fn row(recs: &[&Value]) -> Row {
 pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Panel>) {
     let mut md = String::new();
     let cells = group_by(records.iter().copied(), Cell::of);
-    let order: Vec<&str> = ["auto", "saturation", "gradient", "paper", "student"].into_iter().filter(|m| methods.iter().any(|x| x == m)).collect();
+    let order: Vec<&str> = ["auto", "saturation", "gradient", "paper", "student"]
+        .into_iter()
+        .filter(|m| methods.iter().any(|x| x == m))
+        .collect();
     let _ = writeln!(md, "\n## Success rate per cell\n");
-    let mut summary = Table::new(std::iter::once("cell".to_string()).chain(order.iter().map(|m| m.to_string())));
+    let mut summary =
+        Table::new(std::iter::once("cell".to_string()).chain(order.iter().map(|m| m.to_string())));
     for (cell, recs) in &cells {
         let by_method = group_by(recs.iter().copied(), method);
         let mut cells_row = vec![cell.label()];
         for m in &order {
-            cells_row.push(by_method.get(*m).map_or_else(|| "—".into(), |rs| {
-                let r = row(rs);
-                rate(r.success, r.n)
-            }));
+            cells_row.push(by_method.get(*m).map_or_else(
+                || "—".into(),
+                |rs| {
+                    let r = row(rs);
+                    rate(r.success, r.n)
+                },
+            ));
         }
         summary.row(cells_row);
     }
@@ -209,11 +275,32 @@ pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Pan
     for (cell, recs) in &cells {
         let p = parameters(cell.size) as f64;
         let budget = paper_budget(cell.size) as f64;
-        let _ = writeln!(md, "\n## {} — P = {}, paper budget {}\n", cell.label(), count(p), count(budget));
-        let mut t = Table::new(["method", "success", "certified", "certified but wrong", "right but not certified", "rel-L2 median", "rel-L2 worst", "queries (median)", "queries / P", "÷ paper budget", "time (median)", "errors"]);
+        let _ = writeln!(
+            md,
+            "\n## {} — P = {}, paper budget {}\n",
+            cell.label(),
+            count(p),
+            count(budget)
+        );
+        let mut t = Table::new([
+            "method",
+            "success",
+            "certified",
+            "certified but wrong",
+            "right but not certified",
+            "rel-L2 median",
+            "rel-L2 worst",
+            "queries (median)",
+            "queries / P",
+            "÷ paper budget",
+            "time (median)",
+            "errors",
+        ]);
         let by_method = group_by(recs.iter().copied(), method);
         for m in &order {
-            let Some(rs) = by_method.get(*m) else { continue };
+            let Some(rs) = by_method.get(*m) else {
+                continue;
+            };
             let r = row(rs);
             let q = median(&r.queries);
             let worst = r.rel_l2.iter().copied().fold(f64::NAN, f64::max);
@@ -221,9 +308,21 @@ pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Pan
             t.row([
                 m.to_string(),
                 rate(r.success, r.n),
-                if student { "—".into() } else { rate(r.certified, r.n) },
-                if student { "—".into() } else { r.certified_wrong.to_string() },
-                if student { "—".into() } else { r.right_uncertified.to_string() },
+                if student {
+                    "—".into()
+                } else {
+                    rate(r.certified, r.n)
+                },
+                if student {
+                    "—".into()
+                } else {
+                    r.certified_wrong.to_string()
+                },
+                if student {
+                    "—".into()
+                } else {
+                    r.right_uncertified.to_string()
+                },
                 sci(median(&r.rel_l2)),
                 sci(worst),
                 count(q),
@@ -233,7 +332,10 @@ pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Pan
                 r.errors.to_string(),
             ]);
             if cell.activation == "tanh" && cell.family == "generic" && !q.is_nan() {
-                per_method.entry(m.to_string()).or_default().push((p, q / p));
+                per_method
+                    .entry(m.to_string())
+                    .or_default()
+                    .push((p, q / p));
             }
         }
         let _ = writeln!(md, "{}", t.render());
@@ -244,11 +346,15 @@ pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Pan
         y_label: "median queries / P".into(),
         log_x: true,
         log_y: true,
-        series: per_method.into_iter().map(|(m, mut pts)| {
-            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-            Series::line(m, pts)
-        }).collect(),
+        series: per_method
+            .into_iter()
+            .map(|(m, mut pts)| {
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                Series::line(m, pts)
+            })
+            .collect(),
         vlines: vec![],
+        y_range: None,
     };
     (md, vec![panel])
 }
@@ -261,21 +367,31 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
     let plan = Plan::new(args)?;
     let out = work_dir(root)?.join("robust.jsonl");
     let spec1 = methods_spec(&plan, args.teachers);
-    let (mut records, mut ended) = measure(root, "", &spec1, &out, &args.common)?;
+    let mut runner = Runner::new(root, "");
+    let (mut records, mut ended) = runner.measure(&spec1, &out, &args.common)?;
     let mut planned = spec_len(&spec1);
     if plan.methods.iter().any(|m| m == "student") && ended == Ended::Complete {
         let spec2 = student_spec(&records, &plan, args);
         planned += spec_len(&spec2);
         if spec_len(&spec2) > 0 {
-            let common = crate::flags::Common { fresh: false, ..args.common.clone() };
-            (records, ended) = measure(root, "", &spec2, &out, &common)?;
+            let common = crate::flags::Common {
+                fresh: false,
+                ..args.common.clone()
+            };
+            (records, ended) = runner.measure(&spec2, &out, &common)?;
         }
     }
-    let selected: Vec<&Value> = records.iter().filter(|r| plan.contains(r, args.teachers)).collect();
+    let selected: Vec<&Value> = records
+        .iter()
+        .filter(|r| plan.contains(r, args.teachers))
+        .collect();
     let header = Header {
         title: "Identifying generic networks: every method side by side (issue 7)".into(),
         backends: "faer (the default build of `nnid`)".into(),
-        raw: format!("`target/xtask/robust.jsonl` ({} trials in this report)", selected.len()),
+        raw: format!(
+            "`target/xtask/robust.jsonl` ({} trials in this report)",
+            selected.len()
+        ),
     };
     let (body, panels) = report(&selected, &plan.methods);
     let mut doc = header.render(root);
@@ -284,7 +400,13 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
         doc,
         "\nTeachers: unit Gaussian a_i and b_l ({}), θ, τ ~ U[−0.5, 0.5], g = h; {} teachers per cell, seeds 1…{}. Methods: `auto` (nnid's default: route S, then route G if S does not certify), `saturation` (route S), `gradient` (route G), `paper` (the paper's pipeline with the penalised LM refinement, going on with random fill-ins when rank-one candidates are missing). *success*: rel-L2 of f̂ < 1e-6 on 10⁵ points uniform in the unit ball and every a_i within 1e-4 up to sign. *certified*: validation error < 1e-9 on fresh queries (no ground truth). *certified but wrong*: certified and not a success; *right but not certified*: a success the certificate did not vouch for. Queries are every query of f, certificate included; the paper budget is m_X(d+1)(d+2)/2 with m_X = 2(m0 + m1). An infinite rel-L2 means no network was produced.\n\n\
          *student*: a network of the same shape trained by plain Adam (full batch, β = (0.9, 0.999), step 1e-2 decayed to 1e-4 by a cosine schedule, {} steps) on the unpenalised mean squared error, from 3 random starts (unit columns, zero shifts), the lowest training loss kept; trained on as many random queries, uniform in the unit ball, as `{}` used on the same teacher; first {} teachers of each cell (`crates/nnid/src/experiment/student_baseline.rs`).\n",
-        if plan.families.len() == 2 { "sign-balanced B, and all-positive B" } else if plan.families[0].0 == "positive" { "all-positive B" } else { "sign-balanced B" },
+        if plan.families.len() == 2 {
+            "sign-balanced B, and all-positive B"
+        } else if plan.families[0].0 == "positive" {
+            "all-positive B"
+        } else {
+            "sign-balanced B"
+        },
         args.teachers,
         args.teachers,
         args.student_steps,
@@ -306,7 +428,11 @@ mod tests {
     use super::*;
 
     fn rec(method: &str, sd: u64, success: bool, certified: bool, rel_l2: Option<f64>) -> Value {
-        let kind = if method == "student" { "student" } else { "route" };
+        let kind = if method == "student" {
+            "student"
+        } else {
+            "route"
+        };
         json!({"key": format!("{method}{sd}"), "ok": true,
                "trial": {"experiment": {"kind": kind, "method": method}, "size": [20, 10, 5], "seed": sd, "activation": "tanh", "family": {"positive_b": false}},
                "result": {"success": success, "certified": certified, "rel_l2": rel_l2, "queries": 2000.0, "seconds": 0.1}})
@@ -314,21 +440,51 @@ mod tests {
 
     #[test]
     fn rows_count_certificate_disagreements() {
-        let recs = [rec("auto", 1, true, true, Some(1e-14)), rec("auto", 2, false, true, Some(1e-3)), rec("auto", 3, true, false, Some(1e-8)), rec("auto", 4, false, false, None)];
+        let recs = [
+            rec("auto", 1, true, true, Some(1e-14)),
+            rec("auto", 2, false, true, Some(1e-3)),
+            rec("auto", 3, true, false, Some(1e-8)),
+            rec("auto", 4, false, false, None),
+        ];
         let refs: Vec<&Value> = recs.iter().collect();
         let r = row(&refs);
-        assert_eq!((r.n, r.success, r.certified, r.certified_wrong, r.right_uncertified), (4, 2, 2, 1, 1));
-        assert!(r.rel_l2.iter().any(|e| e.is_infinite()), "no network counts as an infinite error");
+        assert_eq!(
+            (
+                r.n,
+                r.success,
+                r.certified,
+                r.certified_wrong,
+                r.right_uncertified
+            ),
+            (4, 2, 2, 1, 1)
+        );
+        assert!(
+            r.rel_l2.iter().any(|e| e.is_infinite()),
+            "no network counts as an infinite error"
+        );
     }
 
     #[test]
     fn report_tabulates_every_method_per_cell() {
-        let recs = [rec("auto", 1, true, true, Some(1e-14)), rec("paper", 1, false, false, Some(0.3)), rec("student", 1, false, false, Some(0.02))];
+        let recs = [
+            rec("auto", 1, true, true, Some(1e-14)),
+            rec("paper", 1, false, false, Some(0.3)),
+            rec("student", 1, false, false, Some(0.02)),
+        ];
         let refs: Vec<&Value> = recs.iter().collect();
-        let methods: Vec<String> = ["auto", "paper", "student"].iter().map(|s| s.to_string()).collect();
+        let methods: Vec<String> = ["auto", "paper", "student"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let (md, panels) = report(&refs, &methods);
-        assert!(md.contains("| (20,10,5) tanh generic | 1/1 (100 %) | 0/1 (0 %) | 0/1 (0 %) |"), "{md}");
-        assert!(md.contains("| student | 0/1 (0 %) | — | — | — | 2.0e-2 |"), "{md}");
+        assert!(
+            md.contains("| (20,10,5) tanh generic | 1/1 (100 %) | 0/1 (0 %) | 0/1 (0 %) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| student | 0/1 (0 %) | — | — | — | 2.0e-2 |"),
+            "{md}"
+        );
         assert!(md.contains("| auto | 1/1 (100 %) | 1/1 (100 %) | 0 | 0 | 1.0e-14 | 1.0e-14 | 2,000 | 7.5 | 0.29 |"), "{md}");
         assert_eq!(panels[0].series.len(), 3);
     }
@@ -343,13 +499,25 @@ mod tests {
             families: vec!["generic".into()],
             student_teachers: 1,
             student_steps: 100,
-            common: crate::flags::Common { report_only: true, fresh: false },
+            common: crate::flags::Common {
+                report_only: true,
+                fresh: false,
+            },
         };
         let plan = Plan::new(&args).unwrap();
-        let recs = vec![rec("paper", 1, false, false, Some(0.3)), rec("paper", 2, false, false, Some(0.3))];
+        let recs = vec![
+            rec("paper", 1, false, false, Some(0.3)),
+            rec("paper", 2, false, false, Some(0.3)),
+        ];
         let spec = student_spec(&recs, &plan, &args);
         assert_eq!(spec_len(&spec), 1, "only the first teacher gets a student");
         assert_eq!(spec["grids"][0]["experiments"][0]["queries"], 2000);
-        assert!(Plan::new(&RobustArgs { methods: vec!["nope".into()], ..args }).is_err());
+        assert!(
+            Plan::new(&RobustArgs {
+                methods: vec!["nope".into()],
+                ..args
+            })
+            .is_err()
+        );
     }
 }

@@ -20,14 +20,18 @@ pub(crate) fn interrupted() -> bool {
 fn install_handler() {
     HANDLER.call_once(|| {
         if let Err(e) = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::SeqCst)) {
-            eprintln!("xtask: could not install the Ctrl-C handler ({e}); Ctrl-C will stop xtask at once");
+            eprintln!(
+                "xtask: could not install the Ctrl-C handler ({e}); Ctrl-C will stop xtask at once"
+            );
         }
     });
 }
 
 /// Where xtask keeps its raw results and specs: `target/xtask/`.
 pub(crate) fn work_dir(root: &Path) -> Result<PathBuf> {
-    let dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from).join("xtask");
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root.join("target"), PathBuf::from)
+        .join("xtask");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
 }
@@ -41,33 +45,125 @@ pub(crate) enum Ended {
     Interrupted,
 }
 
-/// Writes `spec` next to `out` and runs
-/// `$CARGO run --release -p nnid --features <features> -- experiment --spec S --out out`
-/// with `OPENBLAS_NUM_THREADS=1`.
+/// Builds `nnid` once (release, with the chosen features) and runs it on specs.
 ///
-/// # Errors
-/// The build or the run failed (other than by Ctrl-C).
-pub(crate) fn run_experiment(root: &Path, features: &str, spec: &Value, out: &Path) -> Result<Ended> {
-    install_handler();
-    let spec_path = out.with_extension("spec.json");
-    std::fs::write(&spec_path, serde_json::to_string_pretty(spec)?).with_context(|| format!("writing {}", spec_path.display()))?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root).args(["run", "--release", "-p", "nnid"]);
-    if !features.is_empty() {
-        cmd.args(["--features", features]);
+/// The binary is built at the first measurement and reused for the later ones, so the
+/// phases of one command measure the same build even if sources change meanwhile.
+pub(crate) struct Runner {
+    root: PathBuf,
+    features: String,
+    binary: Option<PathBuf>,
+}
+
+impl Runner {
+    /// A runner for `nnid` with these cargo features (empty: the default, faer).
+    pub(crate) fn new(root: &Path, features: &str) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            features: features.to_string(),
+            binary: None,
+        }
     }
-    cmd.args(["--", "experiment", "--spec"]).arg(&spec_path).arg("--out").arg(out);
-    cmd.env("OPENBLAS_NUM_THREADS", "1");
-    eprintln!("xtask: running `cargo run --release -p nnid{} -- experiment --spec {} --out {}`", if features.is_empty() { String::new() } else { format!(" --features {features}") }, spec_path.display(), out.display());
-    let status = cmd.status().context("starting cargo")?;
-    if status.success() {
-        return Ok(if interrupted() { Ended::Interrupted } else { Ended::Complete });
+
+    /// `$CARGO build --release -p nnid [--features …]`; the path of the binary.
+    fn build(&mut self) -> Result<PathBuf> {
+        if let Some(b) = &self.binary {
+            return Ok(b.clone());
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&self.root)
+            .args(["build", "--release", "-p", "nnid"]);
+        if !self.features.is_empty() {
+            cmd.args(["--features", &self.features]);
+        }
+        eprintln!(
+            "xtask: building `cargo build --release -p nnid{}`",
+            if self.features.is_empty() {
+                String::new()
+            } else {
+                format!(" --features {}", self.features)
+            }
+        );
+        let status = cmd.status().context("starting cargo")?;
+        if !status.success() {
+            bail!("building nnid failed ({status})");
+        }
+        let dir = std::env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| self.root.join("target"), PathBuf::from);
+        let binary = dir
+            .join("release")
+            .join(format!("nnid{}", std::env::consts::EXE_SUFFIX));
+        if !binary.exists() {
+            bail!("the build did not produce {}", binary.display());
+        }
+        self.binary = Some(binary.clone());
+        Ok(binary)
     }
-    if interrupted() || status.code() == Some(130) {
-        return Ok(Ended::Interrupted);
+
+    /// Writes `spec` next to `out` and runs `nnid experiment --spec S --out out` with
+    /// `OPENBLAS_NUM_THREADS=1`.
+    ///
+    /// # Errors
+    /// The build or the run failed (other than by Ctrl-C).
+    pub(crate) fn run_experiment(&mut self, spec: &Value, out: &Path) -> Result<Ended> {
+        install_handler();
+        let binary = self.build()?;
+        if interrupted() {
+            return Ok(Ended::Interrupted);
+        }
+        let spec_path = out.with_extension("spec.json");
+        std::fs::write(&spec_path, serde_json::to_string_pretty(spec)?)
+            .with_context(|| format!("writing {}", spec_path.display()))?;
+        eprintln!(
+            "xtask: running `{} experiment --spec {} --out {}`",
+            binary.display(),
+            spec_path.display(),
+            out.display()
+        );
+        let status = Command::new(&binary)
+            .current_dir(&self.root)
+            .args(["experiment", "--spec"])
+            .arg(&spec_path)
+            .arg("--out")
+            .arg(out)
+            .env("OPENBLAS_NUM_THREADS", "1")
+            .status()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        if status.success() {
+            return Ok(if interrupted() {
+                Ended::Interrupted
+            } else {
+                Ended::Complete
+            });
+        }
+        if interrupted() || status.code() == Some(130) {
+            return Ok(Ended::Interrupted);
+        }
+        bail!("`nnid experiment` exited with {status}")
     }
-    bail!("`nnid experiment` exited with {status}")
+
+    /// Runs (unless `report_only`) and reads the records back; deletes the results first
+    /// when `fresh`.
+    ///
+    /// # Errors
+    /// As [`Runner::run_experiment`] and [`read_records`].
+    pub(crate) fn measure(
+        &mut self,
+        spec: &Value,
+        out: &Path,
+        common: &crate::flags::Common,
+    ) -> Result<(Vec<Value>, Ended)> {
+        if common.fresh && out.exists() {
+            std::fs::remove_file(out).with_context(|| format!("removing {}", out.display()))?;
+        }
+        let ended = if common.report_only {
+            Ended::Complete
+        } else {
+            self.run_experiment(spec, out)?
+        };
+        Ok((read_records(out)?, ended))
+    }
 }
 
 /// Reads every parseable record of a results file (none when it does not exist).
@@ -80,26 +176,24 @@ pub(crate) fn read_records(path: &Path) -> Result<Vec<Value>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    Ok(text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|v| v.get("key").is_some()).collect())
-}
-
-/// Runs (unless `report_only`) and reads the records back; deletes the results first when
-/// `fresh`.
-///
-/// # Errors
-/// As [`run_experiment`] and [`read_records`].
-pub(crate) fn measure(root: &Path, features: &str, spec: &Value, out: &Path, common: &crate::flags::Common) -> Result<(Vec<Value>, Ended)> {
-    if common.fresh && out.exists() {
-        std::fs::remove_file(out).with_context(|| format!("removing {}", out.display()))?;
-    }
-    let ended = if common.report_only { Ended::Complete } else { run_experiment(root, features, spec, out)? };
-    Ok((read_records(out)?, ended))
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("key").is_some())
+        .collect())
 }
 
 /// A note for the report when the run was cut short.
 pub(crate) fn partial_note(ended: Ended, records: usize, planned: usize) -> String {
     if ended == Ended::Interrupted || records < planned {
-        format!("\n> **Partial results**: {records} of {planned} planned trials (interrupted); rerun the same command to continue.\n")
+        let of = if records <= planned {
+            format!(" of {planned} planned")
+        } else {
+            String::new()
+        };
+        format!(
+            "\n> **Partial results**: the run was interrupted; {records} trials{of} are in this report. Rerun the same command to continue.\n"
+        )
     } else {
         String::new()
     }

@@ -23,7 +23,10 @@ pub(crate) fn min_max(values: &[f64]) -> (f64, f64) {
     if v.is_empty() {
         return (f64::NAN, f64::NAN);
     }
-    (v.iter().copied().fold(f64::INFINITY, f64::min), v.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+    (
+        v.iter().copied().fold(f64::INFINITY, f64::min),
+        v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    )
 }
 
 /// A number in scientific notation with 2 significant digits (`1.2e-5`), `—` for NaN.
@@ -31,7 +34,11 @@ pub(crate) fn sci(x: f64) -> String {
     if x.is_nan() {
         "—".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "∞".into() } else { "−∞".into() }
+        if x > 0.0 {
+            "∞".into()
+        } else {
+            "−∞".into()
+        }
     } else if x == 0.0 {
         "0".into()
     } else {
@@ -63,7 +70,7 @@ pub(crate) fn count(x: f64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -82,7 +89,11 @@ pub(crate) fn rate(k: usize, n: usize) -> String {
 
 /// A percentage with no decimals, `—` for NaN.
 pub(crate) fn pct(x: f64) -> String {
-    if x.is_nan() { "—".into() } else { format!("{:.0} %", 100.0 * x) }
+    if x.is_nan() {
+        "—".into()
+    } else {
+        format!("{:.0} %", 100.0 * x)
+    }
 }
 
 #[cfg(test)]

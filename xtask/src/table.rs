@@ -10,7 +10,10 @@ pub(crate) struct Table {
 impl Table {
     /// A table with these column headers.
     pub(crate) fn new<S: Into<String>>(headers: impl IntoIterator<Item = S>) -> Self {
-        Self { headers: headers.into_iter().map(Into::into).collect(), rows: Vec::new() }
+        Self {
+            headers: headers.into_iter().map(Into::into).collect(),
+            rows: Vec::new(),
+        }
     }
 
     /// Appends a row (missing cells are left empty, extra cells are kept).
@@ -26,7 +29,13 @@ impl Table {
     /// The table as GitHub markdown; `|` inside cells is escaped.
     pub(crate) fn render(&self) -> String {
         let esc = |s: &str| s.replace('|', "\\|");
-        let width = self.rows.iter().map(Vec::len).chain([self.headers.len()]).max().unwrap_or(0);
+        let width = self
+            .rows
+            .iter()
+            .map(Vec::len)
+            .chain([self.headers.len()])
+            .max()
+            .unwrap_or(0);
         let line = |cells: &[String]| {
             let mut out = String::from("|");
             for i in 0..width {
@@ -58,6 +67,9 @@ mod tests {
         assert!(t.is_empty());
         t.row(["1", "x|y"]);
         t.row(["2"]);
-        assert_eq!(t.render(), "| a | b |\n|---|---|\n| 1 | x\\|y |\n| 2 |  |\n");
+        assert_eq!(
+            t.render(),
+            "| a | b |\n|---|---|\n| 1 | x\\|y |\n| 2 |  |\n"
+        );
     }
 }

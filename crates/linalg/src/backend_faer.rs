@@ -3,16 +3,16 @@
 //! Inputs are borrowed as zero-copy [`MatRef`] views of the column-major [`Mat`] buffers and
 //! results are written straight into freshly allocated [`Mat`]s through [`MatMut`] views,
 //! so no data is copied on the way in or out. faer's low-level kernels are called with an
-//! explicit [`Par`] taken from [`crate::threads`] (faer's own global default is "all
-//! cores", which we do not want; see the `threads` module).
+//! explicit [`Par`] taken from [`crate::threads()`] (faer's own global default is "all
+//! cores", which we do not want; see [`crate::set_threads`]).
 
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt;
 use faer::linalg::evd::{self, ComputeEigenvectors};
 use faer::linalg::householder;
 use faer::linalg::qr::no_pivoting::{factor as qr_factor, solve as qr_solve};
-use faer::linalg::svd::{self, ComputeSvdVectors};
-use faer::{Accum, ColMut, Conj, MatMut, MatRef, Par};
+use faer::linalg::svd::{self, ComputeSvdVectors, SvdParams};
+use faer::{Accum, Auto, ColMut, Conj, MatMut, MatRef, Par};
 
 use crate::{Backend, BackendKind, LinalgError, Mat, Op, RawEigh, RawQr, RawSvd};
 
@@ -59,9 +59,40 @@ fn packed_qr(a: &Mat, par: Par) -> (Mat, Mat) {
     let mut coeff = Mat::zeros(block, n.min(m));
     let req = qr_factor::qr_in_place_scratch::<f64>(m, n, block, par, Default::default());
     with_stack(req, |stack| {
-        qr_factor::qr_in_place(view_mut(&mut qr), view_mut(&mut coeff), par, stack, Default::default());
+        qr_factor::qr_in_place(
+            view_mut(&mut qr),
+            view_mut(&mut coeff),
+            par,
+            stack,
+            Default::default(),
+        );
     });
     (qr, coeff)
+}
+
+/// The factor for the SVD retry: not a power of two, so the scaled matrix rounds
+/// differently; the scaling itself costs one rounding, ε relative, per entry.
+const RETRY_SCALE: f64 = 0.75 + 1.0 / 64.0;
+
+/// faer's thin SVD with the given tuning parameters, written into fresh [`Mat`]s.
+fn thin_svd_with(a: &Mat, par: Par, params: SvdParams) -> Result<RawSvd, svd::SvdError> {
+    let (m, n) = a.shape();
+    let p = m.min(n);
+    let (mut u, mut v, mut s) = (Mat::zeros(m, p), Mat::zeros(n, p), vec![0.0; p]);
+    let thin = ComputeSvdVectors::Thin;
+    let req = svd::svd_scratch::<f64>(m, n, thin, thin, par, params.into());
+    with_stack(req, |stack| {
+        svd::svd(
+            view(a),
+            ColMut::from_slice_mut(&mut s).as_diagonal_mut(),
+            Some(view_mut(&mut u)),
+            Some(view_mut(&mut v)),
+            par,
+            stack,
+            params.into(),
+        )
+    })?;
+    Ok(RawSvd { u, s, v })
 }
 
 impl Backend for Faer {
@@ -78,26 +109,39 @@ impl Backend for Faer {
 
     fn thin_svd(&self, a: &Mat) -> Result<RawSvd, LinalgError> {
         let (m, n) = a.shape();
-        let p = m.min(n);
-        let (mut u, mut v, mut s) = (Mat::zeros(m, p), Mat::zeros(n, p), vec![0.0; p]);
-        if p > 0 {
-            let par = par();
-            let thin = ComputeSvdVectors::Thin;
-            let req = svd::svd_scratch::<f64>(m, n, thin, thin, par, Default::default());
-            with_stack(req, |stack| {
-                svd::svd(
-                    view(a),
-                    ColMut::from_slice_mut(&mut s).as_diagonal_mut(),
-                    Some(view_mut(&mut u)),
-                    Some(view_mut(&mut v)),
-                    par,
-                    stack,
-                    Default::default(),
-                )
-            })
-            .map_err(|_| LinalgError::NoConvergence { op: "svd", backend: BackendKind::Faer, rows: m, cols: n })?;
+        if m.min(n) == 0 {
+            return Ok(RawSvd {
+                u: Mat::zeros(m, 0),
+                s: Vec::new(),
+                v: Mat::zeros(n, 0),
+            });
         }
-        Ok(RawSvd { u, s, v })
+        // faer switches from the bidiagonal QR iteration to divide and conquer at 128
+        // columns. In 0.24 divide and conquer returns wrong singular values (errors ~10⁻⁴·σ₁)
+        // for about 1% of rank-deficient inputs, the pipeline's case (stacked Hessians at
+        // d = 100 have 150 columns and rank 75), so we always run the QR iteration.
+        let params = SvdParams {
+            recursion_threshold: usize::MAX,
+            ..Auto::<f64>::auto()
+        };
+        let par = par();
+        thin_svd_with(a, par, params)
+            .or_else(|_| {
+                // The QR iteration stops at its iteration cap on about one in 10⁶ small
+                // matrices with repeated singular values. The same matrix scaled by a
+                // non-power of two rounds differently and converges; σ is scaled back.
+                let mut scaled = a.clone();
+                scaled.scale(RETRY_SCALE);
+                let mut svd = thin_svd_with(&scaled, par, params)?;
+                svd.s.iter_mut().for_each(|s| *s /= RETRY_SCALE);
+                Ok(svd)
+            })
+            .map_err(|_: svd::SvdError| LinalgError::NoConvergence {
+                op: "svd",
+                backend: BackendKind::Faer,
+                rows: m,
+                cols: n,
+            })
     }
 
     fn eigh(&self, a: &Mat) -> Result<RawEigh, LinalgError> {
@@ -105,7 +149,12 @@ impl Backend for Faer {
         let (mut vectors, mut values) = (Mat::zeros(n, n), vec![0.0; n]);
         if n > 0 {
             let par = par();
-            let req = evd::self_adjoint_evd_scratch::<f64>(n, ComputeEigenvectors::Yes, par, Default::default());
+            let req = evd::self_adjoint_evd_scratch::<f64>(
+                n,
+                ComputeEigenvectors::Yes,
+                par,
+                Default::default(),
+            );
             with_stack(req, |stack| {
                 evd::self_adjoint_evd(
                     view(a),
@@ -116,7 +165,12 @@ impl Backend for Faer {
                     Default::default(),
                 )
             })
-            .map_err(|_| LinalgError::NoConvergence { op: "eigh", backend: BackendKind::Faer, rows: n, cols: n })?;
+            .map_err(|_| LinalgError::NoConvergence {
+                op: "eigh",
+                backend: BackendKind::Faer,
+                rows: n,
+                cols: n,
+            })?;
         }
         Ok(RawEigh { values, vectors })
     }
@@ -125,13 +179,20 @@ impl Backend for Faer {
         let (m, n) = a.shape();
         let p = m.min(n);
         if p == 0 {
-            return Ok(RawQr { q: Mat::zeros(m, p), r: Mat::zeros(p, n) });
+            return Ok(RawQr {
+                q: Mat::zeros(m, p),
+                r: Mat::zeros(p, n),
+            });
         }
         let par = par();
         let (packed, coeff) = packed_qr(a, par);
         let r = Mat::from_fn(p, n, |i, j| if i <= j { packed[(i, j)] } else { 0.0 });
         let mut q = Mat::from_fn(m, p, |i, j| if i == j { 1.0 } else { 0.0 });
-        let req = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(m, coeff.nrows(), p);
+        let req = householder::apply_block_householder_sequence_on_the_left_in_place_scratch::<f64>(
+            m,
+            coeff.nrows(),
+            p,
+        );
         with_stack(req, |stack| {
             householder::apply_block_householder_sequence_on_the_left_in_place_with_conj(
                 view(&packed),
@@ -180,8 +241,18 @@ impl Backend for Faer {
         let req = llt::factor::cholesky_in_place_scratch::<f64>(n, par, Default::default())
             .or(llt::solve::solve_in_place_scratch::<f64>(n, b.ncols(), par));
         with_stack(req, |stack| {
-            llt::factor::cholesky_in_place(view_mut(&mut l), Default::default(), par, stack, Default::default())
-                .map_err(|_| LinalgError::NotPositiveDefinite { op: "solve_spd", backend: BackendKind::Faer, n })?;
+            llt::factor::cholesky_in_place(
+                view_mut(&mut l),
+                Default::default(),
+                par,
+                stack,
+                Default::default(),
+            )
+            .map_err(|_| LinalgError::NotPositiveDefinite {
+                op: "solve_spd",
+                backend: BackendKind::Faer,
+                n,
+            })?;
             llt::solve::solve_in_place_with_conj(view(&l), Conj::No, view_mut(&mut x), par, stack);
             Ok(())
         })?;

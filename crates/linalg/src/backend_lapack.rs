@@ -21,7 +21,8 @@ use crate::{Backend, BackendKind, LinalgError, Mat, Op, RawEigh, RawQr, RawSvd};
 pub(crate) struct Lapack;
 
 fn view(a: &Mat) -> ArrayView2<'_, f64> {
-    ArrayView2::from_shape((a.nrows(), a.ncols()).f(), a.as_slice()).expect("Mat is a contiguous column-major buffer")
+    ArrayView2::from_shape((a.nrows(), a.ncols()).f(), a.as_slice())
+        .expect("Mat is a contiguous column-major buffer")
 }
 
 fn oriented(a: &Mat, op: Op) -> ArrayView2<'_, f64> {
@@ -53,7 +54,10 @@ fn to_vec(a: Array1<f64>) -> Vec<f64> {
 /// positive definite). Anything else (a bad argument or layout) is a bug in this module.
 #[track_caller]
 fn numerical_failure(err: NdError, op: &'static str) {
-    if !matches!(err, NdError::Lapack(lax::error::Error::LapackComputationalFailure { .. })) {
+    if !matches!(
+        err,
+        NdError::Lapack(lax::error::Error::LapackComputationalFailure { .. })
+    ) {
         panic!("lapack backend, {op}: internal error (a bug in nnid-linalg): {err}");
     }
 }
@@ -67,7 +71,8 @@ impl Backend for Lapack {
         let (lhs, rhs) = (oriented(a, op_a), oriented(b, op_b));
         let (m, n) = (lhs.nrows(), rhs.ncols());
         let mut out = Mat::zeros(m, n);
-        let mut dst = ArrayViewMut2::from_shape((m, n).f(), out.as_mut_slice()).expect("output buffer fits");
+        let mut dst =
+            ArrayViewMut2::from_shape((m, n).f(), out.as_mut_slice()).expect("output buffer fits");
         ndarray::linalg::general_mat_mul(1.0, &lhs, &rhs, 0.0, &mut dst);
         out
     }
@@ -76,39 +81,74 @@ impl Backend for Lapack {
         let (m, n) = a.shape();
         let p = m.min(n);
         if p == 0 {
-            return Ok(RawSvd { u: Mat::zeros(m, 0), s: Vec::new(), v: Mat::zeros(n, 0) });
+            return Ok(RawSvd {
+                u: Mat::zeros(m, 0),
+                s: Vec::new(),
+                v: Mat::zeros(n, 0),
+            });
         }
-        let no_conv = || LinalgError::NoConvergence { op: "svd", backend: BackendKind::Lapack, rows: m, cols: n };
+        let no_conv = || LinalgError::NoConvergence {
+            op: "svd",
+            backend: BackendKind::Lapack,
+            rows: m,
+            cols: n,
+        };
         let (u, s, vt) = view(a).svddc(JobSvd::Some).map_err(|e| {
             numerical_failure(e, "svd");
             no_conv()
         })?;
         let (u, vt) = (u.ok_or_else(no_conv)?, vt.ok_or_else(no_conv)?);
-        Ok(RawSvd { u: to_mat(u), s: to_vec(s), v: to_mat(vt.reversed_axes()) })
+        Ok(RawSvd {
+            u: to_mat(u),
+            s: to_vec(s),
+            v: to_mat(vt.reversed_axes()),
+        })
     }
 
     fn eigh(&self, a: &Mat) -> Result<RawEigh, LinalgError> {
         let n = a.nrows();
         if n == 0 {
-            return Ok(RawEigh { values: Vec::new(), vectors: Mat::zeros(0, 0) });
+            return Ok(RawEigh {
+                values: Vec::new(),
+                vectors: Mat::zeros(0, 0),
+            });
         }
         let (values, vectors) = view(a).eigh(UPLO::Lower).map_err(|e| {
             numerical_failure(e, "eigh");
-            LinalgError::NoConvergence { op: "eigh", backend: BackendKind::Lapack, rows: n, cols: n }
+            LinalgError::NoConvergence {
+                op: "eigh",
+                backend: BackendKind::Lapack,
+                rows: n,
+                cols: n,
+            }
         })?;
-        Ok(RawEigh { values: to_vec(values), vectors: to_mat(vectors) })
+        Ok(RawEigh {
+            values: to_vec(values),
+            vectors: to_mat(vectors),
+        })
     }
 
     fn qr(&self, a: &Mat) -> Result<RawQr, LinalgError> {
         let (m, n) = a.shape();
         if n == 0 {
-            return Ok(RawQr { q: Mat::zeros(m, 0), r: Mat::zeros(0, 0) });
+            return Ok(RawQr {
+                q: Mat::zeros(m, 0),
+                r: Mat::zeros(0, 0),
+            });
         }
         let (q, r) = view(a).qr().map_err(|e| {
             numerical_failure(e, "qr");
-            LinalgError::NoConvergence { op: "qr", backend: BackendKind::Lapack, rows: m, cols: n }
+            LinalgError::NoConvergence {
+                op: "qr",
+                backend: BackendKind::Lapack,
+                rows: m,
+                cols: n,
+            }
         })?;
-        Ok(RawQr { q: to_mat(q), r: to_mat(r) })
+        Ok(RawQr {
+            q: to_mat(q),
+            r: to_mat(r),
+        })
     }
 
     fn lstsq(&self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError> {
@@ -118,7 +158,12 @@ impl Backend for Lapack {
         }
         let res = view(a).least_squares(&view(b)).map_err(|e| {
             numerical_failure(e, "lstsq");
-            LinalgError::NoConvergence { op: "lstsq", backend: BackendKind::Lapack, rows: m, cols: n }
+            LinalgError::NoConvergence {
+                op: "lstsq",
+                backend: BackendKind::Lapack,
+                rows: m,
+                cols: n,
+            }
         })?;
         Ok(to_mat(res.solution))
     }
@@ -129,7 +174,11 @@ impl Backend for Lapack {
         if n == 0 || b.ncols() == 0 {
             return Ok(x);
         }
-        let not_pd = LinalgError::NotPositiveDefinite { op: "solve_spd", backend: BackendKind::Lapack, n };
+        let not_pd = LinalgError::NotPositiveDefinite {
+            op: "solve_spd",
+            backend: BackendKind::Lapack,
+            n,
+        };
         let factor = view(a).factorizec(UPLO::Lower).map_err(|e| {
             numerical_failure(e, "solve_spd");
             not_pd

@@ -12,7 +12,7 @@
 mod jacobi;
 
 use nalgebra::linalg::{Cholesky, QR, SymmetricEigen};
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, Dyn};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut};
 
 use crate::{Backend, BackendKind, LinalgError, Mat, Op, RawEigh, RawQr, RawSvd};
 
@@ -24,13 +24,12 @@ fn view(a: &Mat) -> DMatrixView<'_, f64> {
     DMatrixView::from_slice(a.as_slice(), a.nrows(), a.ncols())
 }
 
-/// `a` or `aᵀ` as a view of the same buffer (a transpose swaps the strides).
-fn oriented(a: &Mat, op: Op) -> DMatrixView<'_, f64, Dyn, Dyn> {
-    let (m, n) = a.shape();
-    match op {
-        Op::NoTrans => DMatrixView::from_slice_with_strides(a.as_slice(), m, n, 1, m),
-        Op::Trans => DMatrixView::from_slice_with_strides(a.as_slice(), n, m, m, 1),
-    }
+/// `aᵀ` as a contiguous copy when `op` asks for it. nalgebra's `gemm` (matrixmultiply) is
+/// fast on contiguous operands, but its `gemm_tr` falls back to one matrix-vector product
+/// per column, and its small-size path reads strided (transposed) views out of bounds. The
+/// copy is O(m·k) against the product's O(m·n·k).
+fn transposed(a: &Mat, op: Op) -> Option<DMatrix<f64>> {
+    (op == Op::Trans).then(|| view(a).transpose())
 }
 
 fn to_mat(m: DMatrix<f64>) -> Mat {
@@ -51,11 +50,11 @@ impl Backend for Nalgebra {
     }
 
     fn matmul(&self, a: &Mat, op_a: Op, b: &Mat, op_b: Op) -> Mat {
-        let (lhs, rhs) = (oriented(a, op_a), oriented(b, op_b));
+        let (a_t, b_t) = (transposed(a, op_a), transposed(b, op_b));
+        let lhs = a_t.as_ref().map_or_else(|| view(a), |t| t.as_view());
+        let rhs = b_t.as_ref().map_or_else(|| view(b), |t| t.as_view());
         let (m, n) = (lhs.nrows(), rhs.ncols());
         let mut out = Mat::zeros(m, n);
-        // `gemm` hands strided views to matrixmultiply, so transposes cost nothing; nalgebra's
-        // `gemm_tr` would fall back to one matrix-vector product per column.
         DMatrixViewMut::from_slice(out.as_mut_slice(), m, n).gemm(1.0, &lhs, &rhs, 0.0);
         out
     }
@@ -63,32 +62,63 @@ impl Backend for Nalgebra {
     fn thin_svd(&self, a: &Mat) -> Result<RawSvd, LinalgError> {
         let (m, n) = a.shape();
         if m.min(n) == 0 {
-            return Ok(RawSvd { u: Mat::zeros(m, 0), s: Vec::new(), v: Mat::zeros(n, 0) });
+            return Ok(RawSvd {
+                u: Mat::zeros(m, 0),
+                s: Vec::new(),
+                v: Mat::zeros(n, 0),
+            });
         }
-        let no_conv = || LinalgError::NoConvergence { op: "svd", backend: BackendKind::Nalgebra, rows: m, cols: n };
+        let no_conv = || LinalgError::NoConvergence {
+            op: "svd",
+            backend: BackendKind::Nalgebra,
+            rows: m,
+            cols: n,
+        };
         // Jacobi works on the tall orientation; a wide matrix is handled through its transpose.
         if m >= n {
             let (u, s, v) = jacobi::thin_svd_tall(view(a).into_owned()).ok_or_else(no_conv)?;
-            Ok(RawSvd { u: to_mat(u), s, v: to_mat(v) })
+            Ok(RawSvd {
+                u: to_mat(u),
+                s,
+                v: to_mat(v),
+            })
         } else {
             let (v, s, u) = jacobi::thin_svd_tall(view(a).transpose()).ok_or_else(no_conv)?;
-            Ok(RawSvd { u: to_mat(u), s, v: to_mat(v) })
+            Ok(RawSvd {
+                u: to_mat(u),
+                s,
+                v: to_mat(v),
+            })
         }
     }
 
     fn eigh(&self, a: &Mat) -> Result<RawEigh, LinalgError> {
         let n = a.nrows();
         if n == 0 {
-            return Ok(RawEigh { values: Vec::new(), vectors: Mat::zeros(0, 0) });
+            return Ok(RawEigh {
+                values: Vec::new(),
+                vectors: Mat::zeros(0, 0),
+            });
         }
         let eig = SymmetricEigen::try_new(view(a).into_owned(), f64::EPSILON, max_sweeps(n))
-            .ok_or(LinalgError::NoConvergence { op: "eigh", backend: BackendKind::Nalgebra, rows: n, cols: n })?;
-        Ok(RawEigh { values: eig.eigenvalues.data.into(), vectors: to_mat(eig.eigenvectors) })
+            .ok_or(LinalgError::NoConvergence {
+                op: "eigh",
+                backend: BackendKind::Nalgebra,
+                rows: n,
+                cols: n,
+            })?;
+        Ok(RawEigh {
+            values: eig.eigenvalues.data.into(),
+            vectors: to_mat(eig.eigenvectors),
+        })
     }
 
     fn qr(&self, a: &Mat) -> Result<RawQr, LinalgError> {
         let qr = QR::new(view(a).into_owned());
-        Ok(RawQr { q: to_mat(qr.q()), r: to_mat(qr.unpack_r()) })
+        Ok(RawQr {
+            q: to_mat(qr.q()),
+            r: to_mat(qr.unpack_r()),
+        })
     }
 
     fn lstsq(&self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError> {
@@ -103,10 +133,15 @@ impl Backend for Nalgebra {
         // An exactly zero pivot in R: `a` is rank deficient, outside the contract. Return the
         // minimum-norm solution (singular values below ε·max(m, n)·σ₁ dropped), as LAPACK's
         // `gelsd` does, rather than a half-solved vector.
-        let (u, s, v) = jacobi::thin_svd_tall(view(a).into_owned())
-            .ok_or(LinalgError::NoConvergence { op: "lstsq", backend: BackendKind::Nalgebra, rows: m, cols: n })?;
+        let (u, s, v) =
+            jacobi::thin_svd_tall(view(a).into_owned()).ok_or(LinalgError::NoConvergence {
+                op: "lstsq",
+                backend: BackendKind::Nalgebra,
+                rows: m,
+                cols: n,
+            })?;
         let cutoff = f64::EPSILON * m.max(n) as f64 * s.iter().fold(0.0_f64, |a, &b| a.max(b));
-        let mut coeff = u.tr_mul(&view(b));
+        let mut coeff = u.transpose() * view(b);
         for (k, mut row) in coeff.row_iter_mut().enumerate() {
             let scale = if s[k] > cutoff { 1.0 / s[k] } else { 0.0 };
             row *= scale;
@@ -116,8 +151,11 @@ impl Backend for Nalgebra {
 
     fn solve_spd(&self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError> {
         let n = a.nrows();
-        let chol = Cholesky::new(view(a).into_owned())
-            .ok_or(LinalgError::NotPositiveDefinite { op: "solve_spd", backend: BackendKind::Nalgebra, n })?;
+        let chol = Cholesky::new(view(a).into_owned()).ok_or(LinalgError::NotPositiveDefinite {
+            op: "solve_spd",
+            backend: BackendKind::Nalgebra,
+            n,
+        })?;
         Ok(to_mat(chol.solve(&view(b))))
     }
 }

@@ -19,7 +19,11 @@ impl Svd {
     /// `u · diag(s) · vᵀ`, by plain loops.
     pub fn recompose(&self) -> Mat {
         let (m, n) = (self.u.nrows(), self.v.nrows());
-        Mat::from_fn(m, n, |i, j| (0..self.s.len()).map(|k| self.u[(i, k)] * self.s[k] * self.v[(j, k)]).sum())
+        Mat::from_fn(m, n, |i, j| {
+            (0..self.s.len())
+                .map(|k| self.u[(i, k)] * self.s[k] * self.v[(j, k)])
+                .sum()
+        })
     }
 }
 
@@ -70,7 +74,9 @@ impl<'a> Linalg<'a> {
     /// [`LinalgError::NotCompiled`] when no backend feature is on.
     pub fn default_backend() -> Result<Linalg<'static>, LinalgError> {
         BackendKind::default_compiled()
-            .ok_or(LinalgError::NotCompiled { backend: BackendKind::Faer })?
+            .ok_or(LinalgError::NotCompiled {
+                backend: BackendKind::Faer,
+            })?
             .linalg()
     }
 
@@ -92,7 +98,10 @@ impl<'a> Linalg<'a> {
     pub fn matmul(self, a: &Mat, op_a: Op, b: &Mat, op_b: Op) -> Mat {
         let (m, ka) = oriented(a, op_a);
         let (kb, n) = oriented(b, op_b);
-        assert_eq!(ka, kb, "matmul: inner dimensions differ: {m}×{ka} times {kb}×{n}");
+        assert_eq!(
+            ka, kb,
+            "matmul: inner dimensions differ: {m}×{ka} times {kb}×{n}"
+        );
         if m == 0 || n == 0 || ka == 0 {
             return Mat::zeros(m, n);
         }
@@ -123,9 +132,17 @@ impl<'a> Linalg<'a> {
     #[track_caller]
     pub fn svd_top_k(self, a: &Mat, k: usize) -> Result<SvdTopK, LinalgError> {
         let p = a.nrows().min(a.ncols());
-        assert!(k <= p, "svd_top_k: k = {k} exceeds min(m, n) = {p} for a {}×{} matrix", a.nrows(), a.ncols());
+        assert!(
+            k <= p,
+            "svd_top_k: k = {k} exceeds min(m, n) = {p} for a {}×{} matrix",
+            a.nrows(),
+            a.ncols()
+        );
         let svd = self.svd(a)?;
-        Ok(SvdTopK { u: svd.u.leading_columns(k), singular_values: svd.s })
+        Ok(SvdTopK {
+            u: svd.u.leading_columns(k),
+            singular_values: svd.s,
+        })
     }
 
     /// Eigendecomposition of the symmetric matrix `a`, normalised (see [`Eigh`]).
@@ -137,14 +154,23 @@ impl<'a> Linalg<'a> {
     /// If `a` is not square.
     #[track_caller]
     pub fn eigh(self, a: &Mat) -> Result<Eigh, LinalgError> {
-        assert_eq!(a.nrows(), a.ncols(), "eigh: matrix is {}×{}, not square", a.nrows(), a.ncols());
+        assert_eq!(
+            a.nrows(),
+            a.ncols(),
+            "eigh: matrix is {}×{}, not square",
+            a.nrows(),
+            a.ncols()
+        );
         a.check_finite("eigh")?;
         let sym = symmetrized(a);
         let RawEigh { values, vectors } = self.0.eigh(&sym)?;
         let order = sorted_order(&values, false);
         let mut vectors = vectors.select_columns(&order);
         fix_signs_paired(&mut vectors, None);
-        Ok(Eigh { values: order.iter().map(|&k| values[k]).collect(), vectors })
+        Ok(Eigh {
+            values: order.iter().map(|&k| values[k]).collect(),
+            vectors,
+        })
     }
 
     /// Thin QR with `diag(r) ≥ 0`.
@@ -156,7 +182,12 @@ impl<'a> Linalg<'a> {
     /// If `a` has fewer rows than columns.
     #[track_caller]
     pub fn qr(self, a: &Mat) -> Result<Qr, LinalgError> {
-        assert!(a.nrows() >= a.ncols(), "qr: needs nrows ≥ ncols, got {}×{}", a.nrows(), a.ncols());
+        assert!(
+            a.nrows() >= a.ncols(),
+            "qr: needs nrows ≥ ncols, got {}×{}",
+            a.nrows(),
+            a.ncols()
+        );
         a.check_finite("qr")?;
         let raw = self.0.qr(a)?;
         let (mut q, mut r) = (raw.q, raw.r);
@@ -180,8 +211,21 @@ impl<'a> Linalg<'a> {
     /// If the row counts differ or `a` is wide.
     #[track_caller]
     pub fn lstsq(self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError> {
-        assert_eq!(a.nrows(), b.nrows(), "lstsq: a is {}×{}, b is {}×{}", a.nrows(), a.ncols(), b.nrows(), b.ncols());
-        assert!(a.nrows() >= a.ncols(), "lstsq: needs nrows ≥ ncols, got {}×{}", a.nrows(), a.ncols());
+        assert_eq!(
+            a.nrows(),
+            b.nrows(),
+            "lstsq: a is {}×{}, b is {}×{}",
+            a.nrows(),
+            a.ncols(),
+            b.nrows(),
+            b.ncols()
+        );
+        assert!(
+            a.nrows() >= a.ncols(),
+            "lstsq: needs nrows ≥ ncols, got {}×{}",
+            a.nrows(),
+            a.ncols()
+        );
         a.check_finite("lstsq")?;
         b.check_finite("lstsq")?;
         self.0.lstsq(a, b)
@@ -196,8 +240,22 @@ impl<'a> Linalg<'a> {
     /// If `a` is not square or the row counts differ.
     #[track_caller]
     pub fn solve_spd(self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError> {
-        assert_eq!(a.nrows(), a.ncols(), "solve_spd: matrix is {}×{}, not square", a.nrows(), a.ncols());
-        assert_eq!(a.nrows(), b.nrows(), "solve_spd: a is {}×{}, b is {}×{}", a.nrows(), a.ncols(), b.nrows(), b.ncols());
+        assert_eq!(
+            a.nrows(),
+            a.ncols(),
+            "solve_spd: matrix is {}×{}, not square",
+            a.nrows(),
+            a.ncols()
+        );
+        assert_eq!(
+            a.nrows(),
+            b.nrows(),
+            "solve_spd: a is {}×{}, b is {}×{}",
+            a.nrows(),
+            a.ncols(),
+            b.nrows(),
+            b.ncols()
+        );
         a.check_finite("solve_spd")?;
         b.check_finite("solve_spd")?;
         self.0.solve_spd(&symmetrized(a), b)
@@ -231,7 +289,10 @@ fn sorted_order(values: &[f64], descending: bool) -> Vec<usize> {
 fn fix_signs_paired(a: &mut Mat, mut partner: Option<&mut Mat>) {
     for k in 0..a.ncols() {
         let col = a.col(k);
-        let pivot = col.iter().fold(0.0_f64, |best, &x| if x.abs() > best.abs() { x } else { best });
+        let pivot = col.iter().fold(
+            0.0_f64,
+            |best, &x| if x.abs() > best.abs() { x } else { best },
+        );
         if pivot < 0.0 {
             a.col_mut(k).iter_mut().for_each(|x| *x = -*x);
             if let Some(p) = partner.as_deref_mut() {

@@ -23,7 +23,11 @@ pub struct Mat {
 impl Mat {
     /// An `nrows × ncols` matrix of zeros.
     pub fn zeros(nrows: usize, ncols: usize) -> Self {
-        Self { nrows, ncols, data: vec![0.0; nrows * ncols] }
+        Self {
+            nrows,
+            ncols,
+            data: vec![0.0; nrows * ncols],
+        }
     }
 
     /// The `n × n` identity.
@@ -48,7 +52,13 @@ impl Mat {
     /// If `data.len() != nrows * ncols`.
     #[track_caller]
     pub fn from_col_major(nrows: usize, ncols: usize, data: Vec<f64>) -> Self {
-        assert_eq!(data.len(), nrows * ncols, "Mat::from_col_major: {nrows}×{ncols} needs {} entries, got {}", nrows * ncols, data.len());
+        assert_eq!(
+            data.len(),
+            nrows * ncols,
+            "Mat::from_col_major: {nrows}×{ncols} needs {} entries, got {}",
+            nrows * ncols,
+            data.len()
+        );
         Self { nrows, ncols, data }
     }
 
@@ -60,10 +70,19 @@ impl Mat {
     pub fn from_columns(nrows: usize, columns: &[Vec<f64>]) -> Self {
         let mut data = Vec::with_capacity(nrows * columns.len());
         for (j, c) in columns.iter().enumerate() {
-            assert_eq!(c.len(), nrows, "Mat::from_columns: column {j} has length {}, expected {nrows}", c.len());
+            assert_eq!(
+                c.len(),
+                nrows,
+                "Mat::from_columns: column {j} has length {}, expected {nrows}",
+                c.len()
+            );
             data.extend_from_slice(c);
         }
-        Self { nrows, ncols: columns.len(), data }
+        Self {
+            nrows,
+            ncols: columns.len(),
+            data,
+        }
     }
 
     /// A matrix whose rows are the given vectors (all of length `ncols`).
@@ -73,7 +92,12 @@ impl Mat {
     #[track_caller]
     pub fn from_rows(ncols: usize, rows: &[Vec<f64>]) -> Self {
         for (i, r) in rows.iter().enumerate() {
-            assert_eq!(r.len(), ncols, "Mat::from_rows: row {i} has length {}, expected {ncols}", r.len());
+            assert_eq!(
+                r.len(),
+                ncols,
+                "Mat::from_rows: row {i} has length {}, expected {ncols}",
+                r.len()
+            );
         }
         Self::from_fn(rows.len(), ncols, |i, j| rows[i][j])
     }
@@ -111,14 +135,24 @@ impl Mat {
     /// Column `j` as a contiguous slice.
     #[track_caller]
     pub fn col(&self, j: usize) -> &[f64] {
-        assert!(j < self.ncols, "Mat::col: column {j} of a {}×{} matrix", self.nrows, self.ncols);
+        assert!(
+            j < self.ncols,
+            "Mat::col: column {j} of a {}×{} matrix",
+            self.nrows,
+            self.ncols
+        );
         &self.data[j * self.nrows..(j + 1) * self.nrows]
     }
 
     /// Column `j`, mutably.
     #[track_caller]
     pub fn col_mut(&mut self, j: usize) -> &mut [f64] {
-        assert!(j < self.ncols, "Mat::col_mut: column {j} of a {}×{} matrix", self.nrows, self.ncols);
+        assert!(
+            j < self.ncols,
+            "Mat::col_mut: column {j} of a {}×{} matrix",
+            self.nrows,
+            self.ncols
+        );
         &mut self.data[j * self.nrows..(j + 1) * self.nrows]
     }
 
@@ -135,7 +169,11 @@ impl Mat {
     /// A copy of the first `k` columns.
     #[track_caller]
     pub fn leading_columns(&self, k: usize) -> Mat {
-        assert!(k <= self.ncols, "Mat::leading_columns: {k} of {} columns", self.ncols);
+        assert!(
+            k <= self.ncols,
+            "Mat::leading_columns: {k} of {} columns",
+            self.ncols
+        );
         Mat::from_col_major(self.nrows, k, self.data[..k * self.nrows].to_vec())
     }
 
@@ -166,7 +204,14 @@ impl Mat {
     /// `self · x`, by plain loops (no backend needed).
     #[track_caller]
     pub fn matvec(&self, x: &[f64]) -> Vec<f64> {
-        assert_eq!(x.len(), self.ncols, "Mat::matvec: {}×{} times a vector of length {}", self.nrows, self.ncols, x.len());
+        assert_eq!(
+            x.len(),
+            self.ncols,
+            "Mat::matvec: {}×{} times a vector of length {}",
+            self.nrows,
+            self.ncols,
+            x.len()
+        );
         let mut y = vec![0.0; self.nrows];
         for (j, &xj) in x.iter().enumerate() {
             axpy(xj, self.col(j), &mut y);
@@ -177,7 +222,14 @@ impl Mat {
     /// `selfᵀ · x`, by plain loops (no backend needed).
     #[track_caller]
     pub fn matvec_t(&self, x: &[f64]) -> Vec<f64> {
-        assert_eq!(x.len(), self.nrows, "Mat::matvec_t: ({}×{})ᵀ times a vector of length {}", self.nrows, self.ncols, x.len());
+        assert_eq!(
+            x.len(),
+            self.nrows,
+            "Mat::matvec_t: ({}×{})ᵀ times a vector of length {}",
+            self.nrows,
+            self.ncols,
+            x.len()
+        );
         self.columns().map(|c| dot(c, x)).collect()
     }
 
@@ -190,7 +242,12 @@ impl Mat {
     #[track_caller]
     pub fn sub(&self, other: &Mat) -> Mat {
         assert_eq!(self.shape(), other.shape(), "Mat::sub: shapes differ");
-        let data = self.data.iter().zip(&other.data).map(|(a, b)| a - b).collect();
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| a - b)
+            .collect();
         Mat::from_col_major(self.nrows, self.ncols, data)
     }
 
@@ -198,7 +255,12 @@ impl Mat {
     #[track_caller]
     pub fn add(&self, other: &Mat) -> Mat {
         assert_eq!(self.shape(), other.shape(), "Mat::add: shapes differ");
-        let data = self.data.iter().zip(&other.data).map(|(a, b)| a + b).collect();
+        let data = self
+            .data
+            .iter()
+            .zip(&other.data)
+            .map(|(a, b)| a + b)
+            .collect();
         Mat::from_col_major(self.nrows, self.ncols, data)
     }
 
@@ -220,7 +282,12 @@ impl std::ops::Index<(usize, usize)> for Mat {
     type Output = f64;
     #[track_caller]
     fn index(&self, (i, j): (usize, usize)) -> &f64 {
-        assert!(i < self.nrows && j < self.ncols, "Mat index ({i}, {j}) out of a {}×{} matrix", self.nrows, self.ncols);
+        assert!(
+            i < self.nrows && j < self.ncols,
+            "Mat index ({i}, {j}) out of a {}×{} matrix",
+            self.nrows,
+            self.ncols
+        );
         &self.data[j * self.nrows + i]
     }
 }
@@ -228,7 +295,12 @@ impl std::ops::Index<(usize, usize)> for Mat {
 impl std::ops::IndexMut<(usize, usize)> for Mat {
     #[track_caller]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut f64 {
-        assert!(i < self.nrows && j < self.ncols, "Mat index ({i}, {j}) out of a {}×{} matrix", self.nrows, self.ncols);
+        assert!(
+            i < self.nrows && j < self.ncols,
+            "Mat index ({i}, {j}) out of a {}×{} matrix",
+            self.nrows,
+            self.ncols
+        );
         &mut self.data[j * self.nrows + i]
     }
 }
@@ -248,7 +320,13 @@ pub fn norm2(a: &[f64]) -> f64 {
 /// `y += alpha · x`.
 #[track_caller]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
-    assert_eq!(x.len(), y.len(), "axpy: lengths {} and {}", x.len(), y.len());
+    assert_eq!(
+        x.len(),
+        y.len(),
+        "axpy: lengths {} and {}",
+        x.len(),
+        y.len()
+    );
     y.iter_mut().zip(x).for_each(|(yi, xi)| *yi += alpha * xi);
 }
 

@@ -25,7 +25,13 @@ pub const fn svec_index(d: usize, i: usize, j: usize) -> usize {
 #[track_caller]
 pub fn svec(s: &Mat) -> Vec<f64> {
     let d = s.nrows();
-    assert_eq!(d, s.ncols(), "svec: {}×{} is not square", s.nrows(), s.ncols());
+    assert_eq!(
+        d,
+        s.ncols(),
+        "svec: {}×{} is not square",
+        s.nrows(),
+        s.ncols()
+    );
     let mut out = Vec::with_capacity(svec_len(d));
     for i in 0..d {
         out.push(s[(i, i)]);
@@ -42,7 +48,12 @@ pub fn svec(s: &Mat) -> Vec<f64> {
 /// If `v.len() != d(d+1)/2`.
 #[track_caller]
 pub fn unsvec(d: usize, v: &[f64]) -> Mat {
-    assert_eq!(v.len(), svec_len(d), "unsvec: length {} does not fit d = {d}", v.len());
+    assert_eq!(
+        v.len(),
+        svec_len(d),
+        "unsvec: length {} does not fit d = {d}",
+        v.len()
+    );
     let mut s = Mat::zeros(d, d);
     for i in 0..d {
         s[(i, i)] = v[svec_index(d, i, i)];
@@ -84,7 +95,12 @@ impl SymSubspace {
     /// If the column length does not match `d`.
     #[track_caller]
     pub fn from_orthonormal(d: usize, basis: Mat) -> Self {
-        assert_eq!(basis.nrows(), svec_len(d), "SymSubspace: basis rows {} do not fit d = {d}", basis.nrows());
+        assert_eq!(
+            basis.nrows(),
+            svec_len(d),
+            "SymSubspace: basis rows {} do not fit d = {d}",
+            basis.nrows()
+        );
         Self { d, basis }
     }
 

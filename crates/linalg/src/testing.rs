@@ -15,8 +15,8 @@ pub mod generators;
 pub mod strategies;
 
 pub use generators::{
-    SpectralMatrix, SpectrumShape, SymmetricMatrix, gaussian, matrix_with_spectrum, random_orthonormal,
-    spectrum, spd_with_condition, symmetric_with_spectrum,
+    SpectralMatrix, SpectrumShape, SymmetricMatrix, gaussian, matrix_with_spectrum,
+    random_orthonormal, spd_with_condition, spectrum, symmetric_with_spectrum,
 };
 
 /// The seeded generator the generators expect (`ChaCha8Rng::seed_from_u64(seed)`).
@@ -29,10 +29,15 @@ pub fn rng(seed: u64) -> rand_chacha::ChaCha8Rng {
 /// cases are saved next to the test file (`tests/<name>.proptest-regressions`, to be
 /// committed) and replayed first on later runs.
 pub fn proptest_config(default_cases: u32) -> proptest::test_runner::Config {
-    let cases = std::env::var("PROPTEST_CASES").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(default_cases);
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default_cases);
     proptest::test_runner::Config {
         cases,
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"))),
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
         ..proptest::test_runner::Config::default()
     }
 }

@@ -9,11 +9,11 @@
 use nnid_linalg::testing::{checks, generators, proptest_config, strategies};
 use nnid_linalg::{BackendKind, Linalg};
 use proptest::prelude::*;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Default proptest cases per property and backend.
-const CASES: u32 = 32;
+const CASES: u32 = 64;
 /// Largest matrix dimension drawn.
 const MAX_DIM: usize = 12;
 /// Largest κ for the least-squares and SPD problems: large enough that the κ and κ² terms of
@@ -21,12 +21,31 @@ const MAX_DIM: usize = 12;
 const MAX_COND: f64 = 1e6;
 
 fn linalg(kind: BackendKind) -> Linalg<'static> {
-    kind.linalg().unwrap_or_else(|e| panic!("{kind} should be compiled in: {e}"))
+    kind.linalg()
+        .unwrap_or_else(|e| panic!("{kind} should be compiled in: {e}"))
 }
 
 /// Turns a check's message into a proptest failure.
 fn run(result: checks::CheckResult) -> Result<(), TestCaseError> {
     result.map_err(TestCaseError::fail)
+}
+
+/// The draw (seed 5 of a sweep over 128..=260-sized rank-deficient matrices) that exposed
+/// the faer divide-and-conquer bug; see `svd_large_rank_deficient`.
+fn large_rank_deficient() -> generators::SpectralMatrix {
+    let mut r = nnid_linalg::testing::rng(5);
+    let (m, n) = (
+        r.random_range(128..=260_usize),
+        r.random_range(128..=260_usize),
+    );
+    let scale = 10f64.powf(r.random_range(-3.0..3.0));
+    let sigma = generators::spectrum(
+        &mut r,
+        m.min(n),
+        generators::SpectrumShape::RankDeficient,
+        scale,
+    );
+    generators::matrix_with_spectrum(&mut r, m, n, &sigma)
 }
 
 macro_rules! conformance {
@@ -37,6 +56,23 @@ macro_rules! conformance {
 
             fn la() -> Linalg<'static> {
                 linalg($kind)
+            }
+
+            /// A rank-77 155×154 matrix on which faer 0.24's divide-and-conquer SVD (its
+            /// default from 128 columns) misses singular values by ~10⁻⁵·σ₁: the size and rank
+            /// deficiency of the pipeline's stacked Hessians at d = 100.
+            #[test]
+            fn svd_large_rank_deficient() {
+                let case = large_rank_deficient();
+                let rank = case.sigma.iter().filter(|&&s| s > 0.0).count();
+                assert_eq!((case.a.shape(), rank), ((155, 154), 77), "the generator changed");
+                for check in [
+                    checks::svd_spectrum(la(), &case),
+                    checks::svd_reconstructs(la(), &case.a),
+                    checks::svd_orthonormal(la(), &case.a),
+                ] {
+                    check.unwrap_or_else(|e| panic!("{e}"));
+                }
             }
 
             proptest! {
@@ -123,7 +159,7 @@ macro_rules! conformance {
 
                 #[test]
                 fn rejects_non_finite(
-                    a in strategies::gaussian_matrix(MAX_DIM).prop_filter("square", |a| a.nrows() == a.ncols()),
+                    a in strategies::square_gaussian_matrix(MAX_DIM),
                     pos in any::<(prop::sample::Index, prop::sample::Index)>(),
                     value in prop::sample::select(vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
                 ) {
@@ -142,14 +178,21 @@ conformance! {
 }
 
 /// Every pair of compiled backends agrees, up to sign, on matrices with separated spectra.
-#[cfg(any(all(feature = "faer", feature = "nalgebra"), all(feature = "faer", feature = "lapack"), all(feature = "nalgebra", feature = "lapack")))]
+#[cfg(any(
+    all(feature = "faer", feature = "nalgebra"),
+    all(feature = "faer", feature = "lapack"),
+    all(feature = "nalgebra", feature = "lapack")
+))]
 mod cross_backend {
     use super::*;
     use nnid_linalg::testing::SpectrumShape;
 
     fn pairs() -> Vec<(Linalg<'static>, Linalg<'static>)> {
         let kinds: Vec<_> = BackendKind::compiled().collect();
-        assert!(kinds.len() >= 2, "cross-backend tests need two backends, have {kinds:?}");
+        assert!(
+            kinds.len() >= 2,
+            "cross-backend tests need two backends, have {kinds:?}"
+        );
         let mut out = Vec::new();
         for (i, &a) in kinds.iter().enumerate() {
             for &b in &kinds[i + 1..] {
@@ -181,5 +224,8 @@ mod cross_backend {
 /// The suite must run against something.
 #[test]
 fn some_backend_is_compiled() {
-    assert!(BackendKind::compiled().next().is_some(), "no backend feature is on");
+    assert!(
+        BackendKind::compiled().next().is_some(),
+        "no backend feature is on"
+    );
 }

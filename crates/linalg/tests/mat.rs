@@ -18,11 +18,20 @@ fn constructors_agree_on_layout() {
     assert_eq!(rows.shape(), (2, 3));
     assert_eq!(rows.col(1), &[2.0, 5.0]);
     assert_eq!(rows.row(1), vec![4.0, 5.0, 6.0]);
-    assert_eq!(rows.select_columns(&[2, 0]), Mat::from_rows(2, &[vec![3.0, 1.0], vec![6.0, 4.0]]));
-    assert_eq!(rows.leading_columns(1), Mat::from_rows(1, &[vec![1.0], vec![4.0]]));
+    assert_eq!(
+        rows.select_columns(&[2, 0]),
+        Mat::from_rows(2, &[vec![3.0, 1.0], vec![6.0, 4.0]])
+    );
+    assert_eq!(
+        rows.leading_columns(1),
+        Mat::from_rows(1, &[vec![1.0], vec![4.0]])
+    );
     assert_eq!(rows.transpose().transpose(), rows);
     assert_eq!(rows.columns().len(), 3);
-    assert_eq!(Mat::identity(2), Mat::from_rows(2, &[vec![1.0, 0.0], vec![0.0, 1.0]]));
+    assert_eq!(
+        Mat::identity(2),
+        Mat::from_rows(2, &[vec![1.0, 0.0], vec![0.0, 1.0]])
+    );
 }
 
 proptest! {
@@ -51,7 +60,9 @@ proptest! {
         let (sum, diff) = (a.add(&b), a.sub(&b));
         let mut twice = a.clone();
         twice.scale(2.0);
-        prop_assert!(sum.add(&diff).sub(&twice).max_abs() <= 4.0 * f64::EPSILON * twice.max_abs());
+        // Three roundings, each at most ε/2 of an entry of size ≤ |a| + |b|.
+        let scale = a.max_abs() + b.max_abs();
+        prop_assert!(sum.add(&diff).sub(&twice).max_abs() <= 2.0 * f64::EPSILON * scale);
         prop_assert!((a.norm_fro() - norm2(a.as_slice())).abs() <= 0.0);
     }
 }
@@ -66,7 +77,10 @@ fn vector_helpers() {
     assert!((normalize(&mut v) - 5.0).abs() <= 0.0);
     assert!((v[0] - 0.6).abs() <= f64::EPSILON && (v[1] - 0.8).abs() <= f64::EPSILON);
     let mut zero = vec![0.0; 3];
-    assert!(normalize(&mut zero).abs() <= 0.0 && zero.iter().all(|x| x.abs() <= 0.0), "zero stays zero");
+    assert!(
+        normalize(&mut zero).abs() <= 0.0 && zero.iter().all(|x| x.abs() <= 0.0),
+        "zero stays zero"
+    );
 }
 
 #[test]
@@ -76,7 +90,12 @@ fn check_finite_names_the_first_bad_entry() {
     a[(2, 1)] = f64::INFINITY;
     a[(0, 3)] = f64::NAN;
     match a.check_finite("op") {
-        Err(LinalgError::NonFinite { op: "op", row: 2, col: 1, value }) => assert!(value.is_infinite()),
+        Err(LinalgError::NonFinite {
+            op: "op",
+            row: 2,
+            col: 1,
+            value,
+        }) => assert!(value.is_infinite()),
         other => panic!("expected NonFinite at (2, 1), got {other:?}"),
     }
     assert!(Mat::zeros(0, 5).check_finite("op").is_ok());
@@ -86,7 +105,14 @@ fn check_finite_names_the_first_bad_entry() {
 fn backend_kind_names_and_selection() {
     for kind in BackendKind::ALL {
         assert_eq!(kind.name().parse::<BackendKind>().unwrap(), kind);
-        assert_eq!(kind.to_string().to_uppercase().parse::<BackendKind>().unwrap(), kind, "names are case-insensitive");
+        assert_eq!(
+            kind.to_string()
+                .to_uppercase()
+                .parse::<BackendKind>()
+                .unwrap(),
+            kind,
+            "names are case-insensitive"
+        );
         match kind.linalg() {
             Ok(la) => {
                 assert!(kind.is_compiled(), "{kind}");
@@ -96,12 +122,19 @@ fn backend_kind_names_and_selection() {
             Err(e) => {
                 assert!(!kind.is_compiled(), "{kind}: {e}");
                 let msg = e.to_string();
-                assert!(msg.contains(&format!("--features {kind}")), "the error says how to get it: {msg}");
+                assert!(
+                    msg.contains(&format!("--features {kind}")),
+                    "the error says how to get it: {msg}"
+                );
             }
         }
     }
-    assert!(matches!("blas".parse::<BackendKind>(), Err(LinalgError::UnknownBackend(s)) if s == "blas"));
-    let first = BackendKind::compiled().next().expect("at least one backend compiled in");
+    assert!(
+        matches!("blas".parse::<BackendKind>(), Err(LinalgError::UnknownBackend(s)) if s == "blas")
+    );
+    let first = BackendKind::compiled()
+        .next()
+        .expect("at least one backend compiled in");
     assert_eq!(Linalg::default_backend().unwrap().kind(), first);
     assert_eq!(BackendKind::default_compiled(), Some(first));
 }
@@ -119,16 +152,34 @@ fn threads_setting_round_trips_and_backends_still_agree() {
     // Same algorithm, possibly another summation order: agreement to backward-error level
     // (32·ε·max(m, n)·σ₁, the conformance suite's constant).
     let bound = 32.0 * f64::EPSILON * 40.0 * seq.s[0];
-    let worst = seq.s.iter().zip(&par.s).fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()));
-    assert!(worst <= bound, "{}: singular values with 1 and 2 threads differ by {worst:e}", la.name());
+    let worst = seq
+        .s
+        .iter()
+        .zip(&par.s)
+        .fold(0.0_f64, |m, (x, y)| m.max((x - y).abs()));
+    assert!(
+        worst <= bound,
+        "{}: singular values with 1 and 2 threads differ by {worst:e}",
+        la.name()
+    );
 }
 
 #[test]
 fn errors_are_send_sync_and_readable() {
     fn assert_send_sync<T: Send + Sync + std::error::Error + 'static>() {}
     assert_send_sync::<LinalgError>();
-    let e = LinalgError::NoConvergence { op: "svd", backend: BackendKind::Nalgebra, rows: 3, cols: 4 };
-    assert_eq!(e.to_string(), "svd did not converge on the `nalgebra` backend (3×4 input)");
-    let e = LinalgError::NotCompiled { backend: BackendKind::Lapack };
+    let e = LinalgError::NoConvergence {
+        op: "svd",
+        backend: BackendKind::Nalgebra,
+        rows: 3,
+        cols: 4,
+    };
+    assert_eq!(
+        e.to_string(),
+        "svd did not converge on the `nalgebra` backend (3×4 input)"
+    );
+    let e = LinalgError::NotCompiled {
+        backend: BackendKind::Lapack,
+    };
     assert!(e.to_string().contains("libopenblas-dev"), "{e}");
 }

@@ -17,7 +17,10 @@ fn backends() -> Vec<BackendKind> {
 fn assert_close(a: &Mat, b: &Mat, what: &str) {
     assert_eq!(a.shape(), b.shape(), "{what}: shapes differ");
     let err = a.sub(b).max_abs();
-    assert!(err <= TOL, "{what}: max error {err:e} > {TOL:e}\n got {a:?}\n want {b:?}");
+    assert!(
+        err <= TOL,
+        "{what}: max error {err:e} > {TOL:e}\n got {a:?}\n want {b:?}"
+    );
 }
 
 #[test]
@@ -27,7 +30,11 @@ fn matmul_known_product() {
     let ab = Mat::from_rows(2, &[vec![4.0, 5.0], vec![10.0, 11.0]]);
     for kind in backends() {
         let la = kind.linalg().unwrap();
-        assert_close(&la.matmul(&a, Op::NoTrans, &b, Op::NoTrans), &ab, &format!("{kind}: a·b"));
+        assert_close(
+            &la.matmul(&a, Op::NoTrans, &b, Op::NoTrans),
+            &ab,
+            &format!("{kind}: a·b"),
+        );
         let bt_at = la.matmul(&b, Op::Trans, &a, Op::Trans);
         assert_close(&bt_at, &ab.transpose(), &format!("{kind}: bᵀ·aᵀ"));
     }
@@ -39,7 +46,11 @@ fn svd_of_a_scaled_permutation() {
     let a = Mat::from_rows(2, &[vec![0.0, 3.0], vec![2.0, 0.0], vec![0.0, 0.0]]);
     for kind in backends() {
         let svd = kind.linalg().unwrap().svd(&a).unwrap();
-        assert!((svd.s[0] - 3.0).abs() <= TOL && (svd.s[1] - 2.0).abs() <= TOL, "{kind}: σ = {:?}", svd.s);
+        assert!(
+            (svd.s[0] - 3.0).abs() <= TOL && (svd.s[1] - 2.0).abs() <= TOL,
+            "{kind}: σ = {:?}",
+            svd.s
+        );
         let u = Mat::from_rows(2, &[vec![1.0, 0.0], vec![0.0, 1.0], vec![0.0, 0.0]]);
         let v = Mat::from_rows(2, &[vec![0.0, 1.0], vec![1.0, 0.0]]);
         assert_close(&svd.u, &u, &format!("{kind}: u"));
@@ -54,11 +65,22 @@ fn eigh_two_by_two() {
     let h = std::f64::consts::FRAC_1_SQRT_2;
     for kind in backends() {
         let e = kind.linalg().unwrap().eigh(&a).unwrap();
-        assert!((e.values[0] - 1.0).abs() <= TOL && (e.values[1] - 3.0).abs() <= TOL, "{kind}: λ = {:?}", e.values);
+        assert!(
+            (e.values[0] - 1.0).abs() <= TOL && (e.values[1] - 3.0).abs() <= TOL,
+            "{kind}: λ = {:?}",
+            e.values
+        );
         // Ties in |entry| make the sign convention ambiguous for the first vector: compare |·|.
         let abs = Mat::from_fn(2, 2, |i, j| e.vectors[(i, j)].abs());
-        assert_close(&abs, &Mat::from_fn(2, 2, |_, _| h), &format!("{kind}: |vectors|"));
-        assert!(e.vectors[(0, 0)] * e.vectors[(1, 0)] < 0.0, "{kind}: first vector ∝ (1, −1)");
+        assert_close(
+            &abs,
+            &Mat::from_fn(2, 2, |_, _| h),
+            &format!("{kind}: |vectors|"),
+        );
+        assert!(
+            e.vectors[(0, 0)] * e.vectors[(1, 0)] < 0.0,
+            "{kind}: first vector ∝ (1, −1)"
+        );
     }
 }
 
@@ -70,12 +92,28 @@ fn qr_lstsq_and_spd_solve_exact_cases() {
     for kind in backends() {
         let la = kind.linalg().unwrap();
         let b = la.matmul(&a, Op::NoTrans, &x, Op::NoTrans);
-        assert_close(&la.lstsq(&a, &b).unwrap(), &x, &format!("{kind}: lstsq of a consistent system"));
+        assert_close(
+            &la.lstsq(&a, &b).unwrap(),
+            &x,
+            &format!("{kind}: lstsq of a consistent system"),
+        );
         let qr = la.qr(&a).unwrap();
-        assert_close(&la.matmul(&qr.q, Op::NoTrans, &qr.r, Op::NoTrans), &a, &format!("{kind}: q·r"));
-        assert!((qr.r[(0, 0)] - 3f64.sqrt()).abs() <= TOL, "{kind}: r₀₀ = {}", qr.r[(0, 0)]);
+        assert_close(
+            &la.matmul(&qr.q, Op::NoTrans, &qr.r, Op::NoTrans),
+            &a,
+            &format!("{kind}: q·r"),
+        );
+        assert!(
+            (qr.r[(0, 0)] - 3f64.sqrt()).abs() <= TOL,
+            "{kind}: r₀₀ = {}",
+            qr.r[(0, 0)]
+        );
         let rhs = la.matmul(&spd, Op::NoTrans, &x, Op::NoTrans);
-        assert_close(&la.solve_spd(&spd, &rhs).unwrap(), &x, &format!("{kind}: solve_spd"));
+        assert_close(
+            &la.solve_spd(&spd, &rhs).unwrap(),
+            &x,
+            &format!("{kind}: solve_spd"),
+        );
     }
 }
 
@@ -87,9 +125,15 @@ fn errors_are_reported_not_panicked() {
     for kind in backends() {
         let la = kind.linalg().unwrap();
         let err = la.solve_spd(&indefinite, &Mat::identity(2)).unwrap_err();
-        assert!(matches!(err, LinalgError::NotPositiveDefinite { n: 2, .. }), "{kind}: {err}");
+        assert!(
+            matches!(err, LinalgError::NotPositiveDefinite { n: 2, .. }),
+            "{kind}: {err}"
+        );
         let err = la.svd(&nan).unwrap_err();
-        assert!(matches!(err, LinalgError::NonFinite { row: 1, col: 2, .. }), "{kind}: {err}");
+        assert!(
+            matches!(err, LinalgError::NonFinite { row: 1, col: 2, .. }),
+            "{kind}: {err}"
+        );
     }
 }
 
@@ -98,7 +142,11 @@ fn empty_inputs() {
     for kind in backends() {
         let la = kind.linalg().unwrap();
         let svd = la.svd(&Mat::zeros(0, 3)).unwrap();
-        assert_eq!((svd.u.shape(), svd.s.len(), svd.v.shape()), ((0, 0), 0, (3, 0)), "{kind}: svd of 0×3");
+        assert_eq!(
+            (svd.u.shape(), svd.s.len(), svd.v.shape()),
+            ((0, 0), 0, (3, 0)),
+            "{kind}: svd of 0×3"
+        );
         let e = la.eigh(&Mat::zeros(0, 0)).unwrap();
         assert!(e.values.is_empty(), "{kind}: eigh of 0×0");
         let x = la.lstsq(&Mat::zeros(4, 0), &Mat::zeros(4, 2)).unwrap();

@@ -92,7 +92,11 @@ fn svec_index_enumerates_the_upper_triangle_row_by_row() {
         for i in 0..d {
             for j in i..d {
                 assert_eq!(svec_index(d, i, j), expected, "d = {d}, ({i}, {j})");
-                assert_eq!(svec_index(d, j, i), expected, "d = {d}, ({j}, {i}) (symmetric)");
+                assert_eq!(
+                    svec_index(d, j, i),
+                    expected,
+                    "d = {d}, ({j}, {i}) (symmetric)"
+                );
                 expected += 1;
             }
         }
@@ -105,8 +109,14 @@ fn svec_scales_off_diagonals_by_sqrt2() {
     let s = Mat::from_rows(2, &[vec![1.0, 3.0], vec![3.0, 2.0]]);
     let v = svec(&s);
     assert_eq!(v.len(), 3);
-    assert!((v[0] - 1.0).abs() <= 0.0 && (v[2] - 2.0).abs() <= 0.0, "diagonal copied: {v:?}");
-    assert!((v[1] - 3.0 * std::f64::consts::SQRT_2).abs() <= f64::EPSILON * 8.0, "off-diagonal × √2: {v:?}");
+    assert!(
+        (v[0] - 1.0).abs() <= 0.0 && (v[2] - 2.0).abs() <= 0.0,
+        "diagonal copied: {v:?}"
+    );
+    assert!(
+        (v[1] - 3.0 * std::f64::consts::SQRT_2).abs() <= f64::EPSILON * 8.0,
+        "off-diagonal × √2: {v:?}"
+    );
 }
 
 #[test]
@@ -117,7 +127,13 @@ fn full_subspace_projects_to_identity_and_contains_every_rank1() {
     let s = random_symmetric(&mut rng, d);
     assert!(w.project(&s).sub(&s).max_abs() <= tol(d, s.max_abs()));
     let u = [0.6, 0.0, 0.8];
-    assert!((w.proj_norm_rank1_unit(&u) - 1.0).abs() <= tol(d, 1.0), "a unit uuᵀ lies in the full space");
+    assert!(
+        (w.proj_norm_rank1_unit(&u) - 1.0).abs() <= tol(d, 1.0),
+        "a unit uuᵀ lies in the full space"
+    );
     let m = w.basis_matrix(1);
-    assert!((m[(0, 1)] - std::f64::consts::FRAC_1_SQRT_2).abs() <= f64::EPSILON, "basis element 1 is (E₀₁ + E₁₀)/√2");
+    assert!(
+        (m[(0, 1)] - std::f64::consts::FRAC_1_SQRT_2).abs() <= f64::EPSILON,
+        "basis element 1 is (E₀₁ + E₁₀)/√2"
+    );
 }

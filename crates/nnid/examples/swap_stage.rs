@@ -17,7 +17,9 @@ use nnid_linalg::sym::SymSubspace;
 use nnid_linalg::{Linalg, dot};
 use nnid_nn_model::teacher::{TeacherConfig, WeightDist};
 use nnid_nn_model::{Activation, NetworkOracle};
-use nnid_rank1_recovery::{ProjectedGradientAscent, Rank1Error, Rank1Report, Rank1Solver, SubspacePowerMethod};
+use nnid_rank1_recovery::{
+    ProjectedGradientAscent, Rank1Error, Rank1Report, Rank1Solver, SubspacePowerMethod,
+};
 
 /// Runs two solvers and merges their candidates.
 struct Ensemble {
@@ -31,7 +33,12 @@ impl Rank1Solver for Ensemble {
         "ensemble (spm + pga)"
     }
 
-    fn recover(&self, la: Linalg<'_>, w: &SymSubspace, seed: u64) -> Result<Rank1Report, Rank1Error> {
+    fn recover(
+        &self,
+        la: Linalg<'_>,
+        w: &SymSubspace,
+        seed: u64,
+    ) -> Result<Rank1Report, Rank1Error> {
         let mut reports = Vec::new();
         for (k, solver) in self.solvers.iter().enumerate() {
             reports.push(solver.recover(la, w, seed.wrapping_add(k as u64))?);
@@ -43,10 +50,14 @@ impl Rank1Solver for Ensemble {
             merged.iterations += other.iterations;
             merged.candidates.extend(other.candidates);
         }
-        merged.candidates.sort_by(|a, b| b.objective.total_cmp(&a.objective));
+        merged
+            .candidates
+            .sort_by(|a, b| b.objective.total_cmp(&a.objective));
         let mut kept: Vec<_> = Vec::new();
         for c in merged.candidates {
-            if kept.iter().all(|k: &nnid_rank1_recovery::Candidate| dot(&k.vector, &c.vector).abs() < self.same) {
+            if kept.iter().all(|k: &nnid_rank1_recovery::Candidate| {
+                dot(&k.vector, &c.vector).abs() < self.same
+            }) {
                 kept.push(c);
             }
         }
@@ -65,10 +76,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .seed(3)
         .generate()?;
     let oracle = NetworkOracle::new(teacher.clone());
-    let arch = Architecture { d, m0, m1, g: Activation::Tanh, h: Activation::Tanh };
+    let arch = Architecture {
+        d,
+        m0,
+        m1,
+        g: Activation::Tanh,
+        h: Activation::Tanh,
+    };
 
     let ensemble = Ensemble {
-        solvers: vec![Box::new(SubspacePowerMethod::default()), Box::new(ProjectedGradientAscent::default())],
+        solvers: vec![
+            Box::new(SubspacePowerMethod::default()),
+            Box::new(ProjectedGradientAscent::default()),
+        ],
         same: 0.95,
     };
     let mut pipeline = Pipeline::paper(m0, m1).with_solver(Box::new(ensemble));
@@ -78,14 +98,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let la = Linalg::default_backend()?;
-    let outcome = identify(la, &oracle, &arch, &pipeline, &RunOptions::default(), &Silent, Some(&teacher));
+    let outcome = identify(
+        la,
+        &oracle,
+        &arch,
+        &pipeline,
+        &RunOptions::default(),
+        &Silent,
+        Some(&teacher),
+    );
     let r = &outcome.report;
     for s in &r.stages {
-        println!("{:<12} {:>8} queries {:>8.3} s", s.name, s.queries, s.seconds);
+        println!(
+            "{:<12} {:>8} queries {:>8.3} s",
+            s.name, s.queries, s.seconds
+        );
     }
-    println!("status: {:?}; total queries {}", r.status, r.total_queries());
+    println!(
+        "status: {:?}; total queries {}",
+        r.status,
+        r.total_queries()
+    );
     if let Some(t) = &r.truth {
-        println!("first-layer weights within 1e-4: {}/{}; rel-L2 on the unit ball {:.2e}", t.first_layer.found, m0, t.unit_ball.rel_l2);
+        println!(
+            "first-layer weights within 1e-4: {}/{}; rel-L2 on the unit ball {:.2e}",
+            t.first_layer.found, m0, t.unit_ball.rel_l2
+        );
     }
     if let Some(e) = &r.error {
         println!("error: {e}");

@@ -25,7 +25,12 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        Self { seed: 0, certificate_points: 200, certificate_threshold: CERTIFICATE_THRESHOLD, test_points: 10_000 }
+        Self {
+            seed: 0,
+            certificate_points: 200,
+            certificate_threshold: CERTIFICATE_THRESHOLD,
+            test_points: 10_000,
+        }
     }
 }
 
@@ -58,43 +63,110 @@ pub fn identify(
     progress: &dyn Progress,
     truth: Option<&Network>,
 ) -> Outcome {
-    let mut report = Report::new(route.name(), la.name(), options.seed, arch.d, arch.m0, arch.m1);
-    let result = arch.validate().and_then(|()| check_oracle(oracle, arch)).and_then(|()| {
-        let mut runner = StageRunner { oracle, progress, report: &mut report, truth };
-        route.run(la, arch, options.seed, &mut runner)
-    });
+    let mut report = Report::new(
+        route.name(),
+        la.name(),
+        options.seed,
+        arch.d,
+        arch.m0,
+        arch.m1,
+    );
+    let result = arch
+        .validate()
+        .and_then(|()| check_oracle(oracle, arch))
+        .and_then(|()| {
+            let mut runner = StageRunner {
+                oracle,
+                progress,
+                report: &mut report,
+                truth,
+            };
+            route.run(la, arch, options.seed, &mut runner)
+        });
     let network = match result {
         Ok(net) => net,
         Err(err) => {
-            report.status = if matches!(err, IdentifyError::Incomplete(_)) { Status::Incomplete } else { Status::Failed };
+            report.status = if matches!(err, IdentifyError::Incomplete(_)) {
+                Status::Incomplete
+            } else {
+                Status::Failed
+            };
             report.error = Some(err.to_string());
-            return Outcome { network: None, report };
+            return Outcome {
+                network: None,
+                report,
+            };
         }
     };
-    finish(&mut report, oracle, &network, arch, options, progress, truth);
-    Outcome { network: Some(network), report }
+    finish(
+        &mut report,
+        oracle,
+        &network,
+        arch,
+        options,
+        progress,
+        truth,
+    );
+    Outcome {
+        network: Some(network),
+        report,
+    }
 }
 
 fn check_oracle(oracle: &dyn Oracle, arch: &Architecture) -> Result<(), IdentifyError> {
     if oracle.input_dim() == arch.d {
         Ok(())
     } else {
-        Err(IdentifyError::InvalidConfig { field: "input_dim", reason: format!("the oracle takes {} inputs, the architecture says d = {}", oracle.input_dim(), arch.d) })
+        Err(IdentifyError::InvalidConfig {
+            field: "input_dim",
+            reason: format!(
+                "the oracle takes {} inputs, the architecture says d = {}",
+                oracle.input_dim(),
+                arch.d
+            ),
+        })
     }
 }
 
 /// The certificate and the truth comparison.
-fn finish(report: &mut Report, oracle: &dyn Oracle, net: &Network, arch: &Architecture, options: &RunOptions, progress: &dyn Progress, truth: Option<&Network>) {
-    let mut runner = StageRunner { oracle, progress, report, truth };
+fn finish(
+    report: &mut Report,
+    oracle: &dyn Oracle,
+    net: &Network,
+    arch: &Architecture,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    truth: Option<&Network>,
+) {
+    let mut runner = StageRunner {
+        oracle,
+        progress,
+        report,
+        truth,
+    };
     let cert = runner.run("certificate", || {
-        let c = certify(oracle, net, options.certificate_points, arch.g.width(), options.certificate_threshold, options.seed ^ 0xCE27)?;
+        let c = certify(
+            oracle,
+            net,
+            options.certificate_points,
+            arch.g.width(),
+            options.certificate_threshold,
+            options.seed ^ 0xCE27,
+        )?;
         Ok((c, serde_json::to_value(c).unwrap_or_default()))
     });
     match cert {
         Ok(c) => {
-            report.status = if c.certified { Status::Certified } else { Status::NotCertified };
+            report.status = if c.certified {
+                Status::Certified
+            } else {
+                Status::NotCertified
+            };
             if !c.certified {
-                report.notes.push(format!("not certified: validation error {:.2e} ≥ {:.0e}", c.validation_rel_l2, c.threshold));
+                report.notes.push(format!(
+                    "not certified: validation error {:.2e} ≥ {:.0e}",
+                    c.validation_rel_l2, c.threshold
+                ));
             }
             report.certificate = Some(c);
         }
@@ -110,7 +182,12 @@ fn finish(report: &mut Report, oracle: &dyn Oracle, net: &Network, arch: &Archit
 
 /// Weight errors up to sign and permutation and function errors on the unit ball.
 pub fn compare_with_truth(truth: &Network, net: &Network, options: &RunOptions) -> TruthComparison {
-    let points = uniform_ball(truth.input_dim(), options.test_points, 1.0, options.seed ^ 0x7E57);
+    let points = uniform_ball(
+        truth.input_dim(),
+        options.test_points,
+        1.0,
+        options.seed ^ 0x7E57,
+    );
     let y = truth.values(&points);
     TruthComparison {
         first_layer: match_weights(truth.a(), net.a(), 1e-4),

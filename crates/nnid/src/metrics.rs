@@ -14,7 +14,8 @@ pub fn uniform_ball(d: usize, n: usize, radius: f64, seed: u64) -> Mat {
     let mut data = Vec::with_capacity(d * n);
     for _ in 0..n {
         let mut x: Vec<f64> = (0..d).map(|_| StandardNormal.sample(&mut rng)).collect();
-        let r = radius * rng.random::<f64>().powf(1.0 / d as f64) / norm2(&x).max(f64::MIN_POSITIVE);
+        let r =
+            radius * rng.random::<f64>().powf(1.0 / d as f64) / norm2(&x).max(f64::MIN_POSITIVE);
         x.iter_mut().for_each(|v| *v *= r);
         data.extend(x);
     }
@@ -24,7 +25,12 @@ pub fn uniform_ball(d: usize, n: usize, radius: f64, seed: u64) -> Mat {
 /// `n` points `x ~ N(0, s² I)` as columns (seeded).
 pub fn gaussian_points(d: usize, n: usize, s: f64, seed: u64) -> Mat {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let data: Vec<f64> = (0..d * n).map(|_| { let z: f64 = StandardNormal.sample(&mut rng); s * z }).collect();
+    let data: Vec<f64> = (0..d * n)
+        .map(|_| {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            s * z
+        })
+        .collect();
     Mat::from_col_major(d, n, data)
 }
 
@@ -90,9 +96,20 @@ pub fn match_weights(truth: &Mat, recovered: &Mat, threshold: f64) -> WeightMatc
             errors[i] = Some(sign_free_distance(&t[i], &r[j]));
         }
     }
-    let found = errors.iter().filter(|e| e.is_some_and(|e| e <= threshold)).count();
-    let max_error = errors.iter().map(|e| e.unwrap_or(f64::INFINITY)).fold(0.0, f64::max);
-    WeightMatch { errors, found, threshold, max_error }
+    let found = errors
+        .iter()
+        .filter(|e| e.is_some_and(|e| e <= threshold))
+        .count();
+    let max_error = errors
+        .iter()
+        .map(|e| e.unwrap_or(f64::INFINITY))
+        .fold(0.0, f64::max);
+    WeightMatch {
+        errors,
+        found,
+        threshold,
+        max_error,
+    }
 }
 
 /// `min(‖u − w‖, ‖u + w‖)`.
@@ -120,9 +137,21 @@ pub struct Certificate {
 ///
 /// # Errors
 /// Whatever the oracle reports.
-pub fn certify(oracle: &dyn Oracle, net: &Network, n: usize, s: f64, threshold: f64, seed: u64) -> Result<Certificate, OracleError> {
+pub fn certify(
+    oracle: &dyn Oracle,
+    net: &Network,
+    n: usize,
+    s: f64,
+    threshold: f64,
+    seed: u64,
+) -> Result<Certificate, OracleError> {
     let points = gaussian_points(oracle.input_dim(), n, s, seed);
     let y = oracle.query(&points)?;
     let err = function_error(net, &points, &y);
-    Ok(Certificate { validation_rel_l2: err.rel_l2, threshold, points: n, certified: err.rel_l2 < threshold })
+    Ok(Certificate {
+        validation_rel_l2: err.rel_l2,
+        threshold,
+        points: n,
+        certified: err.rel_l2 < threshold,
+    })
 }

@@ -40,7 +40,12 @@ impl StageRunner<'_> {
             Ok((_, details)) => details.clone(),
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
-        self.report.push_stage(StageRecord { name: name.to_string(), queries, seconds, details });
+        self.report.push_stage(StageRecord {
+            name: name.to_string(),
+            queries,
+            seconds,
+            details,
+        });
         result.map(|(value, _)| value)
     }
 }

@@ -22,36 +22,77 @@ fn run(args: &[&str]) -> Output {
 
 fn identify_through_subprocess(act: Activation, seed: u64) {
     let dir = scratch(&format!("{act}-{seed}"));
-    let teacher = TeacherConfig::new(12, 6, 3).activation(act).seed(seed).generate().unwrap();
+    let teacher = TeacherConfig::new(12, 6, 3)
+        .activation(act)
+        .seed(seed)
+        .generate()
+        .unwrap();
     let net_path = dir.join("teacher.json");
     teacher.write_json(&net_path).unwrap();
     let out_path = dir.join("recovered.json");
     let report_path = dir.join("report.json");
     let cmd = format!("'{NNID}' eval --network '{}'", net_path.display());
     let out = run(&[
-        "identify", "--oracle-cmd", &cmd, "--input-dim", "12", "--m0", "6", "--m1", "3",
-        "--activation", act.name(), "--seed", "5", "--quiet",
-        "--out", out_path.to_str().unwrap(), "--report", report_path.to_str().unwrap(),
+        "identify",
+        "--oracle-cmd",
+        &cmd,
+        "--input-dim",
+        "12",
+        "--m0",
+        "6",
+        "--m1",
+        "3",
+        "--activation",
+        act.name(),
+        "--seed",
+        "5",
+        "--quiet",
+        "--out",
+        out_path.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{act} seed {seed}: nnid identify failed: {stderr}");
+    assert!(
+        out.status.success(),
+        "{act} seed {seed}: nnid identify failed: {stderr}"
+    );
 
     // Independent check: read the recovered network and compare it with the teacher.
     let recovered = Network::read_json(&out_path).unwrap();
     let weights = match_weights(teacher.a(), recovered.a(), 1e-6);
-    assert_eq!(weights.found, 6, "{act} seed {seed}: first-layer errors {:?}", weights.errors);
+    assert_eq!(
+        weights.found, 6,
+        "{act} seed {seed}: first-layer errors {:?}",
+        weights.errors
+    );
     let points = uniform_ball(12, 2000, 1.0, 99);
     let (y, yhat) = (teacher.values(&points), recovered.values(&points));
-    let num: f64 = y.iter().zip(&yhat).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+    let num: f64 = y
+        .iter()
+        .zip(&yhat)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
     let den: f64 = y.iter().map(|a| a * a).sum::<f64>().sqrt();
     // The certificate accepts below 1e-9 on validation queries; the function is the same on
     // the unit ball, so the error there is of the same order (allow a factor 100).
-    assert!(num / den < 1e-7, "{act} seed {seed}: rel-L2 {:.2e}", num / den);
+    assert!(
+        num / den < 1e-7,
+        "{act} seed {seed}: rel-L2 {:.2e}",
+        num / den
+    );
 
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     assert_eq!(report["status"], "certified");
     let total = report["queries"]["total"].as_u64().unwrap();
-    let per_stage: u64 = report["stages"].as_array().unwrap().iter().map(|s| s["queries"].as_u64().unwrap()).sum();
+    let per_stage: u64 = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["queries"].as_u64().unwrap())
+        .sum();
     assert_eq!(total, per_stage, "the total is the sum of the stages");
     assert!(total > 0);
 }
@@ -70,14 +111,32 @@ fn identifies_a_sigmoid_teacher_through_a_subprocess_oracle() {
 fn an_oracle_that_dies_mid_run_is_a_clear_error() {
     let dir = scratch("dies");
     let out = run(&[
-        "identify", "--oracle-cmd", "head -n 50 > /dev/null; echo 0.5", "--input-dim", "8", "--m0", "4", "--m1", "2",
-        "--quiet", "--method", "saturation", "--out", dir.join("x.json").to_str().unwrap(),
+        "identify",
+        "--oracle-cmd",
+        "head -n 50 > /dev/null; echo 0.5",
+        "--input-dim",
+        "8",
+        "--m0",
+        "4",
+        "--m1",
+        "2",
+        "--quiet",
+        "--method",
+        "saturation",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
     ]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("query"), "the error names the query: {stderr}");
+    assert!(
+        stderr.contains("query"),
+        "the error names the query: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    assert!(!dir.join("x.json").exists(), "no network is written when the run failed");
+    assert!(
+        !dir.join("x.json").exists(),
+        "no network is written when the run failed"
+    );
 }
 
 #[test]
@@ -90,21 +149,47 @@ fn the_paper_pipeline_reports_an_incomplete_identification() {
     teacher.write_json(&net_path).unwrap();
     let report_path = dir.join("r.json");
     let out = run(&[
-        "identify", "--network", net_path.to_str().unwrap(), "--method", "paper", "--quiet", "--no-refine",
-        "--out", dir.join("x.json").to_str().unwrap(), "--report", report_path.to_str().unwrap(),
+        "identify",
+        "--network",
+        net_path.to_str().unwrap(),
+        "--method",
+        "paper",
+        "--quiet",
+        "--no-refine",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
     ]);
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
     let status = report["status"].as_str().unwrap().to_string();
-    let rank1 = report["stages"].as_array().unwrap().iter().find(|s| s["name"] == "rank1").unwrap();
-    let (found, wanted) = (rank1["details"]["found"].as_u64().unwrap(), rank1["details"]["wanted"].as_u64().unwrap());
+    let rank1 = report["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "rank1")
+        .unwrap();
+    let (found, wanted) = (
+        rank1["details"]["found"].as_u64().unwrap(),
+        rank1["details"]["wanted"].as_u64().unwrap(),
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     if found < wanted {
         assert_eq!(status, "incomplete", "{found} of {wanted} weights found");
         assert_eq!(out.status.code(), Some(2), "incomplete → exit 2: {stderr}");
-        assert!(stderr.contains("INCOMPLETE") && stderr.contains(&format!("{found} of the m0 + m1 = {wanted}")), "{stderr}");
+        assert!(
+            stderr.contains("INCOMPLETE")
+                && stderr.contains(&format!("{found} of the m0 + m1 = {wanted}")),
+            "{stderr}"
+        );
         assert!(!dir.join("x.json").exists());
     } else {
         let certified = status == "certified";
-        assert_eq!(out.status.success(), certified, "exit status follows the certificate ({status}): {stderr}");
+        assert_eq!(
+            out.status.success(),
+            certified,
+            "exit status follows the certificate ({status}): {stderr}"
+        );
     }
 }

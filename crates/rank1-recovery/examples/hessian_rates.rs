@@ -1,6 +1,8 @@
 //! Recovery rates of the rank-one stage on Hessian subspaces of random teachers (exact
-//! Hessians, m_X = 2(m0 + m1) points on the sphere of radius r): the share of the a_i and of
-//! the v_l that some candidate matches within 0.05 up to sign.
+//! Hessians, m_X = 2(m0 + m1) points on the sphere of radius r, Ŵ = top m0 + m1 left singular
+//! vectors of the stacked svecs): the share of the a_i and of the v_l that some candidate
+//! matches within 0.05 up to sign, over 10 teachers per row (seeds 0–9). Generic teachers:
+//! unit Gaussian A and B, θ and τ uniform in [−0.5, 0.5], tanh (paper-spec §9).
 //!
 //! cargo run --release -p nnid-rank1-recovery --example hessian_rates
 
@@ -40,15 +42,20 @@ fn hessian_span(
 
 fn main() {
     let la = BackendKind::Faer.linalg().unwrap();
+    let po = WeightDist::PerturbedOrthogonal { eps: 0.1 };
     let rows: Vec<(&str, usize, usize, usize, WeightDist, f64, f64)> = vec![
+        ("perturbed-orthogonal, |θ| ≤ 0.05", 30, 10, 1, po, 0.05, 0.1),
+        ("perturbed-orthogonal, |θ| ≤ 0.05", 30, 10, 1, po, 0.05, 0.2),
+        ("perturbed-orthogonal, |θ| ≤ 0.05", 30, 10, 1, po, 0.05, 0.3),
+        ("perturbed-orthogonal, |θ| ≤ 0.05", 30, 10, 3, po, 0.05, 0.1),
         (
             "perturbed-orthogonal, |θ| ≤ 0.05",
             30,
+            20,
             10,
-            1,
-            WeightDist::PerturbedOrthogonal { eps: 0.1 },
+            po,
             0.05,
-            0.2,
+            0.1,
         ),
         ("generic", 20, 10, 5, WeightDist::Gaussian, 0.5, 1.0),
         ("generic", 30, 20, 10, WeightDist::Gaussian, 0.5, 1.0),

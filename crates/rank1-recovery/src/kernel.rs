@@ -12,9 +12,9 @@
 //! basis matrices. When R is a proper subspace (r independent components spanning fewer than d
 //! directions, or entangled components inside span{a_i}), the matrices are compressed to it,
 //! `W̃_k = Uᵀ W_k U` with U a d×p orthonormal basis of R, and every step becomes (d/p)²
-//! cheaper. R is read off `Σ_i X_i²` for a few random elements X_i of Ŵ (whose ranges sum to R
-//! with probability one); directions whose eigenvalue is below `range_tol²` times the largest
-//! are dropped, i.e. directions carrying a relative singular value below `range_tol`.
+//! cheaper. R is the range of a random element X_1 of Ŵ (eigenvalues with |λ| above
+//! `range_tol` times the largest), checked against two more random elements (see `probe`);
+//! directions carrying less than `range_tol` of the largest eigenvalue are dropped.
 
 use nnid_linalg::sym::SymSubspace;
 use nnid_linalg::{Linalg, Mat, Op};
@@ -26,7 +26,7 @@ use crate::synthetic::random_unit_vector;
 use crate::vecops::{axpy, dot, normalize};
 
 /// How many random elements of Ŵ probe its common range.
-const RANGE_PROBES: usize = 4;
+const RANGE_PROBES: usize = 3;
 
 /// Ŵ as dense (possibly range-compressed) matrices.
 #[derive(Clone, Debug)]
@@ -41,6 +41,8 @@ pub(crate) struct Dense {
     range: Option<Mat>,
     /// (p·K) × p: `M[(k, i), j] = W_k[i, j]`.
     m: Mat,
+    /// Eigenvectors of a random element of Ŵ (working coordinates), smallest |λ| first.
+    starts: Vec<Vec<f64>>,
 }
 
 impl Dense {
@@ -62,18 +64,16 @@ impl Dense {
                 value: w.basis().as_slice()[idx],
             });
         }
-        let (s, range) = if range_tol > 0.0 {
-            common_range(la, stacked(w), d, k, range_tol)?
-        } else {
-            (stacked(w), None)
-        };
-        Ok(match range {
+        let probe = probe(la, stacked(w), d, k, range_tol)?;
+        let s = probe.stacked;
+        Ok(match probe.range {
             None => Self {
                 d,
                 p: d,
                 k,
                 range: None,
                 m: stacked_to_rows(&s, d, k),
+                starts: probe.starts,
             },
             Some(u) => {
                 let m = compress(la, &s, &u, k);
@@ -83,9 +83,16 @@ impl Dense {
                     k,
                     range: Some(u),
                     m,
+                    starts: probe.starts,
                 }
             }
         })
+    }
+
+    /// Eigenvectors of one random element of Ŵ in working coordinates, ordered so that
+    /// `pop` yields the largest |λ| first (found while probing the range, so free).
+    pub(crate) fn spectral_starts(&self) -> Vec<Vec<f64>> {
+        self.starts.clone()
     }
 
     /// The original side d.
@@ -213,25 +220,76 @@ fn stacked_to_rows(s: &Mat, d: usize, k: usize) -> Mat {
     m
 }
 
-/// An orthonormal basis of the common range of the basis matrices, or None when it is all of
-/// R^d (see the module docs). `s` is `[W_1 | … | W_K]` and is handed back unchanged.
-fn common_range(
-    la: Linalg<'_>,
-    s: Mat,
-    d: usize,
-    k: usize,
-    tol: f64,
-) -> Result<(Mat, Option<Mat>), Rank1Error> {
-    // X_i = Σ_k g_ik W_k for Gaussian g_i: one product of vec(W_k) (d²×K, the same buffer as
-    // s) with G (K×m).
+/// What probing Ŵ with random elements gives.
+struct Probe {
+    /// `[W_1 | … | W_K]`, handed back unchanged.
+    stacked: Mat,
+    /// An orthonormal basis of the common range, when it is smaller than R^d.
+    range: Option<Mat>,
+    /// Eigenvectors of the random element X_1 in working coordinates, smallest |λ| first.
+    starts: Vec<Vec<f64>>,
+}
+
+/// Finds the common range R of the basis matrices, and spectral starts.
+///
+/// For a random element X_1 = Σ_k g_k W_k (g Gaussian), range(X_1) = R with probability one
+/// when Ŵ holds an element of full rank on R, as every span of rank-ones does. Its
+/// eigenvectors with `|λ| > tol · max|λ|` are taken as U, and the range is accepted when two
+/// more random elements X_j live in it: `‖X_j‖² − ‖Uᵀ X_j U‖² ≤ tol² ‖X_j‖²`. If not, R is
+/// read off `Σ_j X_j²` (threshold `tol²` on its eigenvalues). In the working coordinates of
+/// U the eigenvectors of `Uᵀ X_1 U` are the unit vectors: free starts for the search.
+fn probe(la: Linalg<'_>, s: Mat, d: usize, k: usize, tol: f64) -> Result<Probe, Rank1Error> {
+    // X_j = Σ_k g_jk W_k: one product of vec(W_k) (d²×K, the same buffer as s) with G (K×m).
     let mut rng = ChaCha8Rng::seed_from_u64(0x0a11_5eed);
     let g: Vec<Vec<f64>> = (0..RANGE_PROBES)
         .map(|_| random_unit_vector(k, &mut rng))
         .collect();
     let flat = Mat::from_col_major(d * d, k, s.into_vec());
     let xs = la.matmul(&flat, Op::NoTrans, &Mat::from_columns(k, &g), Op::NoTrans);
-    let s = Mat::from_col_major(d, d * k, flat.into_vec());
-    // Σ X_i² = [X_1 … X_m][X_1 … X_m]ᵀ (each X_i symmetric).
+    let stacked = Mat::from_col_major(d, d * k, flat.into_vec());
+    let x = |j: usize| Mat::from_col_major(d, d, xs.col(j).to_vec());
+    let eig = la.eigh(&x(0))?;
+    let mut order: Vec<usize> = (0..d).collect();
+    order.sort_by(|&a, &b| eig.values[a].abs().total_cmp(&eig.values[b].abs()));
+    let largest = eig.values[order[d - 1]].abs();
+    let keep: Vec<usize> = order
+        .iter()
+        .copied()
+        .filter(|&i| eig.values[i].abs() > tol * largest)
+        .collect();
+    if tol == 0.0 || keep.len() == d || keep.is_empty() {
+        let starts = order.iter().map(|&i| eig.vectors.col(i).to_vec()).collect();
+        return Ok(Probe {
+            stacked,
+            range: None,
+            starts,
+        });
+    }
+    let u = eig.vectors.select_columns(&keep);
+    let ut = u.transpose();
+    let inside = (1..RANGE_PROBES).all(|j| {
+        let xj = x(j);
+        let uxu = la.matmul(
+            &ut,
+            Op::NoTrans,
+            &la.matmul(&xj, Op::NoTrans, &u, Op::NoTrans),
+            Op::NoTrans,
+        );
+        let total = xj.norm_fro().powi(2);
+        total - uxu.norm_fro().powi(2) <= tol * tol * total
+    });
+    if inside {
+        let p = keep.len();
+        let starts = (0..p)
+            .map(|i| (0..p).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
+            .collect();
+        return Ok(Probe {
+            stacked,
+            range: Some(u),
+            starts,
+        });
+    }
+    // Σ_j X_j² = [X_1 … X_m][X_1 … X_m]ᵀ (each X_j symmetric).
     let wide = Mat::from_col_major(d, d * RANGE_PROBES, xs.into_vec());
     let gram = la.matmul(&wide, Op::NoTrans, &wide, Op::Trans);
     let eig = la.eigh(&gram)?;
@@ -239,10 +297,12 @@ fn common_range(
     let keep: Vec<usize> = (0..d)
         .filter(|&i| eig.values[i] > tol * tol * lam_max)
         .collect();
-    if keep.len() == d || keep.is_empty() {
-        return Ok((s, None));
-    }
-    Ok((s, Some(eig.vectors.select_columns(&keep))))
+    let range = (keep.len() < d && !keep.is_empty()).then(|| eig.vectors.select_columns(&keep));
+    Ok(Probe {
+        stacked,
+        range,
+        starts: Vec::new(),
+    })
 }
 
 /// `M` of the compressed matrices `W̃_k = Uᵀ W_k U`: (p·K) × p.
@@ -255,13 +315,23 @@ fn compress(la: Linalg<'_>, s: &Mat, u: &Mat, k: usize) -> Mat {
     let (d, p) = u.shape();
     let mut v = vec![0.0; d * k * p];
     for (kk, block) in s.as_slice().chunks_exact(d * d).enumerate() {
-        let wu = la.matmul(&Mat::from_col_major(d, d, block.to_vec()), Op::NoTrans, u, Op::NoTrans);
+        let wu = la.matmul(
+            &Mat::from_col_major(d, d, block.to_vec()),
+            Op::NoTrans,
+            u,
+            Op::NoTrans,
+        );
         for j in 0..p {
             let to = j * d * k + kk * d;
             v[to..to + d].copy_from_slice(wu.col(j));
         }
     }
-    let t = la.matmul(&u.transpose(), Op::NoTrans, &Mat::from_col_major(d, p * k, v), Op::NoTrans);
+    let t = la.matmul(
+        &u.transpose(),
+        Op::NoTrans,
+        &Mat::from_col_major(d, p * k, v),
+        Op::NoTrans,
+    );
     Mat::from_col_major(p * k, p, t.into_vec())
 }
 

@@ -81,7 +81,7 @@ impl Default for PgaConfig {
             newton_from: 1e-2,
             exact_gap: 1e-8,
             hopeless_below: None,
-            range_tol: 1e-6,
+            range_tol: 1e-9,
         }
     }
 }

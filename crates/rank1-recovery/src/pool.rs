@@ -4,15 +4,16 @@
 //! Each start goes through up to three phases:
 //! 1. **approach**: shifted power steps `u ← normalise(Σ_k c'_k W_k u + σ u)` on the
 //!    (optionally deflated, `c' = (I − QQᵀ) c`) objective;
-//! 2. **polish**: the same steps on the full objective F with the adaptive shift;
+//! 2. **polish**: the same steps on the full objective F (SPM: adaptive shift; PGA: its own);
 //! 3. **Newton**: near a maximiser `w` with `w wᵀ ∈ Ŵ` we have `P_Ŵ(w wᵀ) = w wᵀ`, so the
 //!    Riemannian Hessian of F on the sphere is `−4 (I − 2 Z Zᵀ)` on the tangent space, with
 //!    `Z = P_T [W_1 u, …, W_K u]` — already computed by the round's product. Solving
 //!    `(I − 2 Z Zᵀ) η = Σ_k c_k W_k u − F u` by conjugate gradients costs O(pK) per CG step,
 //!    so a Newton step costs about one power step, and convergence becomes quadratic where the
-//!    power steps converge linearly at rate `2‖Z‖²` (0.3–0.7 in our spans). When the model is
-//!    not positive definite along a CG direction, or a step loses objective, the slot falls
-//!    back to power steps.
+//!    power steps converge linearly at rate `2‖Z‖²` (0.3–0.5 for incoherent components, near 1
+//!    for near-degenerate spans). A step that loses objective is halved; if that fails, it is
+//!    retaken with the exact Hessian (`newton_round`), and if that fails too the slot goes back
+//!    to power steps and tries Newton again later.
 //!
 //! The approach phase hands over to Newton as soon as the full objective reaches `newton_at`
 //! while the deflated one keeps at least half of it (so the point is near a component not yet

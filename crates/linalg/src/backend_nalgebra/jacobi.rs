@@ -93,7 +93,7 @@ fn jacobi(mut w: DMatrix<f64>) -> Option<(DMatrix<f64>, Vec<f64>, DMatrix<f64>)>
 /// (≈ ε·n^{3/2} in ‖XᵀX − I‖_F) and moves `X` by half of it.
 fn polish(x: DMatrix<f64>) -> DMatrix<f64> {
     let n = x.ncols();
-    let mut m = x.tr_mul(&x);
+    let mut m = x.transpose() * &x;
     m.scale_mut(-0.5);
     for k in 0..n {
         m[(k, k)] += 1.5;

@@ -64,8 +64,15 @@ impl SymmetricMatrix {
 
     /// κ₂(a) = max |λ| / min |λ|.
     pub fn cond(&self) -> f64 {
-        let min = self.values.iter().fold(f64::INFINITY, |m, v| m.min(v.abs()));
-        if min > 0.0 { self.norm2() / min } else { f64::INFINITY }
+        let min = self
+            .values
+            .iter()
+            .fold(f64::INFINITY, |m, v| m.min(v.abs()));
+        if min > 0.0 {
+            self.norm2() / min
+        } else {
+            f64::INFINITY
+        }
     }
 
     /// Distance from λ_k to the nearest other eigenvalue (Davis–Kahan gap).
@@ -100,18 +107,29 @@ pub enum SpectrumShape {
 }
 
 /// `p` non-negative values of the given shape, non-increasing, the largest equal to `scale`.
-pub fn spectrum<R: Rng + ?Sized>(rng: &mut R, p: usize, shape: SpectrumShape, scale: f64) -> Vec<f64> {
+pub fn spectrum<R: Rng + ?Sized>(
+    rng: &mut R,
+    p: usize,
+    shape: SpectrumShape,
+    scale: f64,
+) -> Vec<f64> {
     let pf = p.max(1) as f64;
     let mut s: Vec<f64> = match shape {
         SpectrumShape::Separated | SpectrumShape::RankDeficient => {
             // s·(1 − 0.9·(k + u_k/2)/p): steps of 0.9·s/p minus at most half a step of jitter.
-            (0..p).map(|k| scale * (1.0 - 0.9 * (k as f64 + 0.5 * rng.random::<f64>()) / pf)).collect()
+            (0..p)
+                .map(|k| scale * (1.0 - 0.9 * (k as f64 + 0.5 * rng.random::<f64>()) / pf))
+                .collect()
         }
         SpectrumShape::Graded { cond } => {
             let span = if p > 1 { (p - 1) as f64 } else { 1.0 };
-            (0..p).map(|k| scale * cond.powf(-(k as f64) / span)).collect()
+            (0..p)
+                .map(|k| scale * cond.powf(-(k as f64) / span))
+                .collect()
         }
-        SpectrumShape::Clustered => (0..p).map(|_| scale / f64::from(1 << rng.random_range(0..3))).collect(),
+        SpectrumShape::Clustered => (0..p)
+            .map(|_| scale / f64::from(1 << rng.random_range(0..3)))
+            .collect(),
     };
     if shape == SpectrumShape::RankDeficient {
         for v in s.iter_mut().skip(1) {
@@ -139,7 +157,10 @@ pub fn gaussian<R: Rng + ?Sized>(rng: &mut R, m: usize, n: usize) -> Mat {
 /// If `k > m`.
 #[track_caller]
 pub fn random_orthonormal<R: Rng + ?Sized>(rng: &mut R, m: usize, k: usize) -> Mat {
-    assert!(k <= m, "random_orthonormal: {k} orthonormal columns do not fit in dimension {m}");
+    assert!(
+        k <= m,
+        "random_orthonormal: {k} orthonormal columns do not fit in dimension {m}"
+    );
     let mut q = gaussian(rng, m, k);
     for j in 0..k {
         loop {
@@ -168,15 +189,36 @@ pub fn random_orthonormal<R: Rng + ?Sized>(rng: &mut R, m: usize, k: usize) -> M
 /// # Panics
 /// If `sigma.len() != min(m, n)` or a value is negative.
 #[track_caller]
-pub fn matrix_with_spectrum<R: Rng + ?Sized>(rng: &mut R, m: usize, n: usize, sigma: &[f64]) -> SpectralMatrix {
+pub fn matrix_with_spectrum<R: Rng + ?Sized>(
+    rng: &mut R,
+    m: usize,
+    n: usize,
+    sigma: &[f64],
+) -> SpectralMatrix {
     let p = m.min(n);
-    assert_eq!(sigma.len(), p, "matrix_with_spectrum: {m}×{n} needs {p} singular values");
-    assert!(sigma.iter().all(|&s| s >= 0.0), "matrix_with_spectrum: negative singular value in {sigma:?}");
+    assert_eq!(
+        sigma.len(),
+        p,
+        "matrix_with_spectrum: {m}×{n} needs {p} singular values"
+    );
+    assert!(
+        sigma.iter().all(|&s| s >= 0.0),
+        "matrix_with_spectrum: negative singular value in {sigma:?}"
+    );
     let mut sigma = sigma.to_vec();
     sigma.sort_by(|a, b| b.total_cmp(a));
     let (left, right) = (random_orthonormal(rng, m, p), random_orthonormal(rng, n, p));
-    let a = Mat::from_fn(m, n, |i, j| (0..p).map(|k| left[(i, k)] * sigma[k] * right[(j, k)]).sum());
-    SpectralMatrix { a, left, sigma, right }
+    let a = Mat::from_fn(m, n, |i, j| {
+        (0..p)
+            .map(|k| left[(i, k)] * sigma[k] * right[(j, k)])
+            .sum()
+    });
+    SpectralMatrix {
+        a,
+        left,
+        sigma,
+        right,
+    }
 }
 
 /// `Q diag(values) Qᵀ` with a Haar-random orthogonal `Q`, symmetrised exactly.
@@ -186,7 +228,11 @@ pub fn symmetric_with_spectrum<R: Rng + ?Sized>(rng: &mut R, values: &[f64]) -> 
     order.sort_by(|&i, &j| values[i].total_cmp(&values[j]));
     let values: Vec<f64> = order.iter().map(|&k| values[k]).collect();
     let vectors = random_orthonormal(rng, n, n);
-    let mut a = Mat::from_fn(n, n, |i, j| (0..n).map(|k| vectors[(i, k)] * values[k] * vectors[(j, k)]).sum());
+    let mut a = Mat::from_fn(n, n, |i, j| {
+        (0..n)
+            .map(|k| vectors[(i, k)] * values[k] * vectors[(j, k)])
+            .sum()
+    });
     for j in 0..n {
         for i in 0..j {
             let v = 0.5 * (a[(i, j)] + a[(j, i)]);
@@ -199,7 +245,12 @@ pub fn symmetric_with_spectrum<R: Rng + ?Sized>(rng: &mut R, values: &[f64]) -> 
 
 /// A symmetric positive definite `n × n` matrix with eigenvalues spread geometrically
 /// over `[scale / cond, scale]`.
-pub fn spd_with_condition<R: Rng + ?Sized>(rng: &mut R, n: usize, cond: f64, scale: f64) -> SymmetricMatrix {
+pub fn spd_with_condition<R: Rng + ?Sized>(
+    rng: &mut R,
+    n: usize,
+    cond: f64,
+    scale: f64,
+) -> SymmetricMatrix {
     let values = spectrum(rng, n, SpectrumShape::Graded { cond }, scale);
     symmetric_with_spectrum(rng, &values)
 }
@@ -224,7 +275,12 @@ pub struct LstsqProblem {
 /// # Panics
 /// If `a` is wide.
 #[track_caller]
-pub fn lstsq_problem<R: Rng + ?Sized>(rng: &mut R, a: SpectralMatrix, k: usize, residual_ratio: f64) -> LstsqProblem {
+pub fn lstsq_problem<R: Rng + ?Sized>(
+    rng: &mut R,
+    a: SpectralMatrix,
+    k: usize,
+    residual_ratio: f64,
+) -> LstsqProblem {
     let (m, n) = a.a.shape();
     assert!(m >= n, "lstsq_problem: a is {m}×{n}, needs m ≥ n");
     let x = gaussian(rng, n, k);
@@ -237,10 +293,16 @@ pub fn lstsq_problem<R: Rng + ?Sized>(rng: &mut R, a: SpectralMatrix, k: usize, 
             }
         }
         let norm = crate::norm2(residual.col(j));
-        let target = if m > n { residual_ratio * a.norm2() * crate::norm2(x.col(j)) } else { 0.0 };
+        let target = if m > n {
+            residual_ratio * a.norm2() * crate::norm2(x.col(j))
+        } else {
+            0.0
+        };
         let factor = if norm > 0.0 { target / norm } else { 0.0 };
         residual.col_mut(j).iter_mut().for_each(|v| *v *= factor);
     }
-    let b = Mat::from_fn(m, k, |i, j| (0..n).map(|l| a.a[(i, l)] * x[(l, j)]).sum::<f64>() + residual[(i, j)]);
+    let b = Mat::from_fn(m, k, |i, j| {
+        (0..n).map(|l| a.a[(i, l)] * x[(l, j)]).sum::<f64>() + residual[(i, j)]
+    });
     LstsqProblem { a, x, residual, b }
 }

@@ -6,7 +6,8 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::generators::{
-    SpectralMatrix, SpectrumShape, SymmetricMatrix, gaussian, matrix_with_spectrum, spectrum, symmetric_with_spectrum,
+    SpectralMatrix, SpectrumShape, SymmetricMatrix, gaussian, matrix_with_spectrum, spectrum,
+    symmetric_with_spectrum,
 };
 use crate::Mat;
 
@@ -21,7 +22,9 @@ fn scale(rng: &mut ChaCha8Rng) -> f64 {
 fn any_shape(rng: &mut ChaCha8Rng) -> SpectrumShape {
     match rng.random_range(0..4) {
         0 => SpectrumShape::Separated,
-        1 => SpectrumShape::Graded { cond: 10f64.powf(rng.random_range(0.0..8.0)) },
+        1 => SpectrumShape::Graded {
+            cond: 10f64.powf(rng.random_range(0.0..8.0)),
+        },
         2 => SpectrumShape::Clustered,
         _ => SpectrumShape::RankDeficient,
     }
@@ -37,18 +40,28 @@ fn build(m: usize, n: usize, seed: u64, shape: Option<SpectrumShape>) -> Spectra
 
 /// `m × n` matrices, `1 ≤ m, n ≤ max_dim`, of the given spectrum shape (any shape when
 /// `None`), at a random scale.
-pub fn spectral_matrix(max_dim: usize, shape: Option<SpectrumShape>) -> impl Strategy<Value = SpectralMatrix> {
+pub fn spectral_matrix(
+    max_dim: usize,
+    shape: Option<SpectrumShape>,
+) -> impl Strategy<Value = SpectralMatrix> {
     (1..=max_dim, 1..=max_dim, any::<u64>()).prop_map(move |(m, n, seed)| build(m, n, seed, shape))
 }
 
 /// Like [`spectral_matrix`], but with `m ≥ n` (for QR and least squares).
-pub fn tall_spectral_matrix(max_dim: usize, shape: Option<SpectrumShape>) -> impl Strategy<Value = SpectralMatrix> {
-    (1..=max_dim, 1..=max_dim, any::<u64>()).prop_map(move |(m, n, seed)| build(m.max(n), m.min(n), seed, shape))
+pub fn tall_spectral_matrix(
+    max_dim: usize,
+    shape: Option<SpectrumShape>,
+) -> impl Strategy<Value = SpectralMatrix> {
+    (1..=max_dim, 1..=max_dim, any::<u64>())
+        .prop_map(move |(m, n, seed)| build(m.max(n), m.min(n), seed, shape))
 }
 
 /// `n × n` symmetric matrices, `1 ≤ n ≤ max_dim`, whose eigenvalues have magnitudes of the
 /// given shape (any when `None`) and random signs.
-pub fn symmetric_matrix(max_dim: usize, shape: Option<SpectrumShape>) -> impl Strategy<Value = SymmetricMatrix> {
+pub fn symmetric_matrix(
+    max_dim: usize,
+    shape: Option<SpectrumShape>,
+) -> impl Strategy<Value = SymmetricMatrix> {
     (1..=max_dim, any::<u64>()).prop_map(move |(n, seed)| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let shape = shape.unwrap_or_else(|| any_shape(&mut rng));
@@ -73,7 +86,14 @@ pub fn spd_matrix(max_dim: usize, max_cond: f64) -> impl Strategy<Value = Symmet
 
 /// An `m × n` Gaussian matrix with `1 ≤ m, n ≤ max_dim`.
 pub fn gaussian_matrix(max_dim: usize) -> impl Strategy<Value = Mat> {
-    (1..=max_dim, 1..=max_dim, any::<u64>()).prop_map(|(m, n, seed)| gaussian(&mut ChaCha8Rng::seed_from_u64(seed), m, n))
+    (1..=max_dim, 1..=max_dim, any::<u64>())
+        .prop_map(|(m, n, seed)| gaussian(&mut ChaCha8Rng::seed_from_u64(seed), m, n))
+}
+
+/// An `n × n` Gaussian matrix with `1 ≤ n ≤ max_dim`.
+pub fn square_gaussian_matrix(max_dim: usize) -> impl Strategy<Value = Mat> {
+    (1..=max_dim, any::<u64>())
+        .prop_map(|(n, seed)| gaussian(&mut ChaCha8Rng::seed_from_u64(seed), n, n))
 }
 
 /// A Gaussian `m × k` and `k × n` pair of factors (as stored, before any transpose) with

@@ -66,7 +66,11 @@ pub(crate) struct MethodArgs {
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Black box: a network file, used in-process only through its query interface.
-    #[arg(long, conflicts_with = "oracle_cmd", required_unless_present = "oracle_cmd")]
+    #[arg(
+        long,
+        conflicts_with = "oracle_cmd",
+        required_unless_present = "oracle_cmd"
+    )]
     network: Option<PathBuf>,
     /// Black box: a program answering one query per line (see docs/oracles.md).
     #[arg(long)]
@@ -110,7 +114,9 @@ pub(crate) fn route(args: &MethodArgs, arch: &Architecture) -> Box<dyn Route> {
         Method::Paper => {
             let mut p = Pipeline::paper(arch.m0, arch.m1);
             if args.solver == Solver::Pga {
-                p = p.with_solver(Box::new(nnid_rank1_recovery::ProjectedGradientAscent::default()));
+                p = p.with_solver(Box::new(
+                    nnid_rank1_recovery::ProjectedGradientAscent::default(),
+                ));
             }
             if args.no_refine {
                 p = p.with_refinement(None);
@@ -122,13 +128,29 @@ pub(crate) fn route(args: &MethodArgs, arch: &Architecture) -> Box<dyn Route> {
 }
 
 /// Runs a route with progress bars and returns the outcome.
-pub(crate) fn run_route(oracle: &dyn Oracle, arch: &Architecture, args: &MethodArgs, truth: Option<&Network>) -> Result<Outcome> {
+pub(crate) fn run_route(
+    oracle: &dyn Oracle,
+    arch: &Architecture,
+    args: &MethodArgs,
+    truth: Option<&Network>,
+) -> Result<Outcome> {
     let kind: BackendKind = args.backend.parse()?;
     let la = kind.linalg()?;
     let route = route(args, arch);
-    let options = RunOptions { seed: args.seed, ..RunOptions::default() };
+    let options = RunOptions {
+        seed: args.seed,
+        ..RunOptions::default()
+    };
     let bars = Bars::new(!args.quiet);
-    Ok(identify(la, oracle, arch, route.as_ref(), &options, &bars, truth))
+    Ok(identify(
+        la,
+        oracle,
+        arch,
+        route.as_ref(),
+        &options,
+        &bars,
+        truth,
+    ))
 }
 
 /// The exit code of an outcome: 0 certified (or any network with --allow-partial), 2 not
@@ -136,7 +158,9 @@ pub(crate) fn run_route(oracle: &dyn Oracle, arch: &Architecture, args: &MethodA
 pub(crate) fn exit_code(outcome: &Outcome, allow_partial: bool) -> ExitCode {
     match outcome.report.status {
         Status::Certified => ExitCode::SUCCESS,
-        Status::NotCertified | Status::Incomplete if allow_partial && outcome.network.is_some() => ExitCode::SUCCESS,
+        Status::NotCertified | Status::Incomplete if allow_partial && outcome.network.is_some() => {
+            ExitCode::SUCCESS
+        }
         Status::NotCertified | Status::Incomplete => ExitCode::from(2),
         Status::Failed => ExitCode::FAILURE,
     }
@@ -146,7 +170,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mut truth = None;
     let (oracle, arch): (Box<dyn Oracle>, Architecture) = match (&args.network, &args.oracle_cmd) {
         (Some(path), _) => {
-            let net = Network::read_json(path).with_context(|| format!("reading {}", path.display()))?;
+            let net =
+                Network::read_json(path).with_context(|| format!("reading {}", path.display()))?;
             let arch = Architecture {
                 d: net.input_dim(),
                 m0: args.m0.unwrap_or(net.m0()),
@@ -162,24 +187,43 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 bail!("--oracle-cmd needs --input-dim, --m0 and --m1");
             };
             let act: Activation = args.activation.parse()?;
-            let framing = if args.binary { Framing::Binary } else { Framing::Text };
+            let framing = if args.binary {
+                Framing::Binary
+            } else {
+                Framing::Text
+            };
             let timeout = args.oracle_timeout.map(std::time::Duration::from_secs_f64);
             let oracle = SubprocessOracle::spawn_shell(cmd, d)
                 .with_context(|| format!("starting `{cmd}`"))?
                 .with_framing(framing)
                 .with_timeout(timeout);
-            (Box::new(oracle), Architecture { d, m0, m1, g: act, h: act })
+            (
+                Box::new(oracle),
+                Architecture {
+                    d,
+                    m0,
+                    m1,
+                    g: act,
+                    h: act,
+                },
+            )
         }
         (None, None) => bail!("give the black box with --network FILE or --oracle-cmd CMD"),
     };
     let outcome = run_route(oracle.as_ref(), &arch, &args.method, truth.as_ref())?;
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&outcome.report)?;
-        std::fs::write(path, text).with_context(|| format!("writing the report to {}", path.display()))?;
+        std::fs::write(path, text)
+            .with_context(|| format!("writing the report to {}", path.display()))?;
     }
     match &outcome.network {
-        Some(net) => net.write_json(&args.out).with_context(|| format!("writing {}", args.out.display()))?,
-        None => eprintln!("nnid: no network written: {}", outcome.report.error.as_deref().unwrap_or("no result")),
+        Some(net) => net
+            .write_json(&args.out)
+            .with_context(|| format!("writing {}", args.out.display()))?,
+        None => eprintln!(
+            "nnid: no network written: {}",
+            outcome.report.error.as_deref().unwrap_or("no result")
+        ),
     }
     super::summary::print(&outcome.report, false);
     Ok(exit_code(&outcome, args.method.allow_partial))

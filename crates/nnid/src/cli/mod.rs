@@ -59,5 +59,8 @@ pub fn main() -> ExitCode {
 
 /// The error and its causes on one line.
 fn error_chain(err: &anyhow::Error) -> String {
-    err.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ")
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }

@@ -14,7 +14,10 @@ pub(crate) struct Bars {
 impl Bars {
     /// Bars on stderr, or nothing when `enabled` is false (`--quiet`).
     pub(crate) fn new(enabled: bool) -> Self {
-        Self { current: Mutex::new(None), enabled }
+        Self {
+            current: Mutex::new(None),
+            enabled,
+        }
     }
 }
 
@@ -24,7 +27,10 @@ impl Progress for Bars {
             return;
         }
         let bar = ProgressBar::new_spinner();
-        bar.set_style(ProgressStyle::with_template("{spinner} {prefix:<14} {elapsed:>4} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:<14} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
         bar.set_prefix(stage.to_string());
         bar.enable_steady_tick(Duration::from_millis(120));
         if let Ok(mut cur) = self.current.lock() {

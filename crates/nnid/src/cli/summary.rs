@@ -18,9 +18,15 @@ fn render(r: &Report) -> String {
         "nnid: method {}, backend {}, (d, m0, m1) = ({}, {}, {}), P = {} parameters, seed {}",
         r.method, r.backend, r.d, r.m0, r.m1, r.parameters, r.seed
     ));
-    out.push(format!("{:<16} {:>10} {:>10}", "stage", "queries", "seconds"));
+    out.push(format!(
+        "{:<16} {:>10} {:>10}",
+        "stage", "queries", "seconds"
+    ));
     for s in &r.stages {
-        out.push(format!("{:<16} {:>10} {:>10.3}", s.name, s.queries, s.seconds));
+        out.push(format!(
+            "{:<16} {:>10} {:>10.3}",
+            s.name, s.queries, s.seconds
+        ));
     }
     let total = r.total_queries();
     out.push(format!(
@@ -32,7 +38,10 @@ fn render(r: &Report) -> String {
         r.paper_budget()
     ));
     if let Some(c) = &r.certificate {
-        out.push(format!("certificate: validation rel-L2 {:.2e} on {} fresh queries (threshold {:.0e})", c.validation_rel_l2, c.points, c.threshold));
+        out.push(format!(
+            "certificate: validation rel-L2 {:.2e} on {} fresh queries (threshold {:.0e})",
+            c.validation_rel_l2, c.points, c.threshold
+        ));
     }
     if let Some(t) = &r.truth {
         out.push(format!(
@@ -53,8 +62,13 @@ fn render(r: &Report) -> String {
     }
     out.push(match r.status {
         Status::Certified => "result: IDENTIFIED (certified on fresh queries)".to_string(),
-        Status::NotCertified => "result: NOT CERTIFIED — the network does not match the black box to the threshold".to_string(),
-        Status::Incomplete => "result: INCOMPLETE — the method did not find every weight".to_string(),
+        Status::NotCertified => {
+            "result: NOT CERTIFIED — the network does not match the black box to the threshold"
+                .to_string()
+        }
+        Status::Incomplete => {
+            "result: INCOMPLETE — the method did not find every weight".to_string()
+        }
         Status::Failed => "result: FAILED".to_string(),
     });
     out.join("\n")

@@ -142,13 +142,16 @@ fn loss_and_gradient(la: Linalg<'_>, model: &StudentModel, data: &FitData) -> (f
     // run in parallel over points (columns), each entry's value and slope from one call.
     let mut pre1 = la.matmul(&model.a, Op::Trans, x, Op::NoTrans);
     let mut g1 = Mat::zeros(m0, n);
-    pre1.as_mut_slice().par_chunks_mut(m0).zip(g1.as_mut_slice().par_chunks_mut(m0)).for_each(|(p, g)| {
-        for ((pi, gi), theta) in p.iter_mut().zip(g.iter_mut()).zip(&model.theta) {
-            let [v, d1, _, _] = model.g.derivatives(*pi + theta);
-            *gi = v;
-            *pi = d1;
-        }
-    });
+    pre1.as_mut_slice()
+        .par_chunks_mut(m0)
+        .zip(g1.as_mut_slice().par_chunks_mut(m0))
+        .for_each(|(p, g)| {
+            for ((pi, gi), theta) in p.iter_mut().zip(g.iter_mut()).zip(&model.theta) {
+                let [v, d1, _, _] = model.g.derivatives(*pi + theta);
+                *gi = v;
+                *pi = d1;
+            }
+        });
     let mut pre2 = la.matmul(&model.b, Op::Trans, &g1, Op::NoTrans);
     let out: Vec<f64> = pre2
         .as_mut_slice()

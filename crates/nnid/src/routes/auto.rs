@@ -26,24 +26,43 @@ impl Route for Auto {
         "auto"
     }
 
-    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError> {
+    fn run(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
         let first = self.saturation.run(la, arch, seed, runner);
         let reason = match first {
             Ok(net) => {
                 let n = self.check_points.max(50);
                 let oracle = runner.oracle;
                 let cert = runner.run("route_check", || {
-                    let c = certify(oracle, &net, n, arch.g.width(), crate::CERTIFICATE_THRESHOLD, seed.wrapping_add(11))?;
+                    let c = certify(
+                        oracle,
+                        &net,
+                        n,
+                        arch.g.width(),
+                        crate::CERTIFICATE_THRESHOLD,
+                        seed.wrapping_add(11),
+                    )?;
                     Ok((c, serde_json::to_value(c).unwrap_or_default()))
                 })?;
                 if cert.certified {
                     return Ok(net);
                 }
-                format!("route S ended with validation error {:.2e}", cert.validation_rel_l2)
+                format!(
+                    "route S ended with validation error {:.2e}",
+                    cert.validation_rel_l2
+                )
             }
             Err(e) => format!("route S failed: {e}"),
         };
-        runner.report.notes.push(format!("{reason}; falling back to route G"));
+        runner
+            .report
+            .notes
+            .push(format!("{reason}; falling back to route G"));
         self.gradient.run(la, arch, seed.wrapping_add(1000), runner)
     }
 }

@@ -27,7 +27,12 @@ pub struct RouteG {
 
 impl Default for RouteG {
     fn default() -> Self {
-        Self { extra_gradients: 5, fit_factor: 4.0, validation_points: 500, fit: RouteGConfig::default() }
+        Self {
+            extra_gradients: 5,
+            fit_factor: 4.0,
+            validation_points: 500,
+            fit: RouteGConfig::default(),
+        }
     }
 }
 
@@ -43,7 +48,13 @@ impl Route for RouteG {
         "gradient"
     }
 
-    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError> {
+    fn run(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
         let oracle = runner.oracle;
         let span = runner.run("gradient_span", || {
             let cfg = SpanConfig::new(arch.m0).with_n_grad(arch.m0 + self.extra_gradients);
@@ -55,12 +66,28 @@ impl Route for RouteG {
         let (fit, validation) = runner.run("fit_data", || {
             let n = (self.fit_factor * arch.parameters() as f64).ceil() as usize;
             let fit = query_data(oracle, n, scale, seed.wrapping_add(1))?;
-            let validation = query_data(oracle, self.validation_points, scale, seed.wrapping_add(2))?;
-            Ok(((fit, validation), json!({ "fit_points": n, "validation_points": self.validation_points })))
+            let validation =
+                query_data(oracle, self.validation_points, scale, seed.wrapping_add(2))?;
+            Ok((
+                (fit, validation),
+                json!({ "fit_points": n, "validation_points": self.validation_points }),
+            ))
         })?;
         runner.run("multistart_lm", || {
-            let cfg = RouteGConfig { seed: seed.wrapping_add(3), ..self.fit.clone() };
-            let report = route_g_fit(la, &span.basis, arch.m1, arch.g, arch.h, &fit, &validation, &cfg)?;
+            let cfg = RouteGConfig {
+                seed: seed.wrapping_add(3),
+                ..self.fit.clone()
+            };
+            let report = route_g_fit(
+                la,
+                &span.basis,
+                arch.m1,
+                arch.g,
+                arch.h,
+                &fit,
+                &validation,
+                &cfg,
+            )?;
             let details = json!({
                 "starts": report.starts.len(),
                 "best_start": report.best_start,

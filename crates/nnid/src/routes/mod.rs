@@ -44,12 +44,21 @@ impl Architecture {
     /// [`IdentifyError::InvalidConfig`] naming the violated inequality.
     pub fn validate(&self) -> Result<(), IdentifyError> {
         if self.d == 0 || self.m0 == 0 || self.m1 == 0 {
-            return Err(IdentifyError::InvalidConfig { field: "widths", reason: format!("d, m0, m1 must be ≥ 1 (got {}, {}, {})", self.d, self.m0, self.m1) });
+            return Err(IdentifyError::InvalidConfig {
+                field: "widths",
+                reason: format!(
+                    "d, m0, m1 must be ≥ 1 (got {}, {}, {})",
+                    self.d, self.m0, self.m1
+                ),
+            });
         }
         if self.m0 > self.d || self.m1 > self.m0 {
             return Err(IdentifyError::InvalidConfig {
                 field: "widths",
-                reason: format!("nnid assumes m1 ≤ m0 ≤ d (got d = {}, m0 = {}, m1 = {})", self.d, self.m0, self.m1),
+                reason: format!(
+                    "nnid assumes m1 ≤ m0 ≤ d (got d = {}, m0 = {}, m1 = {})",
+                    self.d, self.m0, self.m1
+                ),
             });
         }
         Ok(())
@@ -68,5 +77,11 @@ pub trait Route: Send + Sync {
     /// # Errors
     /// Any stage's error; [`IdentifyError::Incomplete`] when the route cannot produce every
     /// weight.
-    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError>;
+    fn run(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError>;
 }

@@ -9,8 +9,12 @@
 use super::{Architecture, Route};
 use crate::metrics::{gaussian_points, match_weights};
 use crate::{IdentifyError, StageRunner};
-use nnid_attribution::{Attribution, AttributionContext, AttributionError, SubspaceProbe, default_strategy};
-use nnid_bias_fit::{FitData, PaperFit, ParamFit, PenalisedFitConfig, StudentModel, fit_penalised_lm};
+use nnid_attribution::{
+    Attribution, AttributionContext, AttributionError, SubspaceProbe, default_strategy,
+};
+use nnid_bias_fit::{
+    FitData, PaperFit, ParamFit, PenalisedFitConfig, StudentModel, fit_penalised_lm,
+};
 use nnid_fd_hessian::{ForwardStencil, HessianSampler, SamplingConfig};
 use nnid_linalg::sym::SymSubspace;
 use nnid_linalg::{Linalg, Mat, normalize};
@@ -36,7 +40,11 @@ pub struct Refinement {
 
 impl Default for Refinement {
     fn default() -> Self {
-        Self { points_per_parameter: 4.0, scale: 1.0, lm: PenalisedFitConfig::default() }
+        Self {
+            points_per_parameter: 4.0,
+            scale: 1.0,
+            lm: PenalisedFitConfig::default(),
+        }
     }
 }
 
@@ -54,7 +62,10 @@ pub struct ProbeSettings {
 
 impl Default for ProbeSettings {
     fn default() -> Self {
-        Self { eps: 1e-4, radius: 1.0 }
+        Self {
+            eps: 1e-4,
+            radius: 1.0,
+        }
     }
 }
 
@@ -135,7 +146,13 @@ impl Pipeline {
         self
     }
 
-    fn subspace(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<SymSubspace, IdentifyError> {
+    fn subspace(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<SymSubspace, IdentifyError> {
         let oracle = runner.oracle;
         let sample = runner.run("hessians", || {
             let s = self.sampler.sample(la, oracle, seed)?;
@@ -156,7 +173,14 @@ impl Pipeline {
         })
     }
 
-    fn candidates(&self, la: Linalg<'_>, arch: &Architecture, w: &SymSubspace, seed: u64, runner: &mut StageRunner<'_>) -> Result<Mat, IdentifyError> {
+    fn candidates(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        w: &SymSubspace,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Mat, IdentifyError> {
         let truth = runner.truth;
         let found = runner.run("rank1", || {
             let rep = self.solver.recover(la, w, seed)?;
@@ -181,18 +205,36 @@ impl Pipeline {
         })?;
         let wanted = arch.m0 + arch.m1;
         if found.ncols() < wanted {
-            let msg = format!("the rank-one stage certified {} of the m0 + m1 = {wanted} weights", found.ncols());
+            let msg = format!(
+                "the rank-one stage certified {} of the m0 + m1 = {wanted} weights",
+                found.ncols()
+            );
             if !self.allow_partial {
-                return Err(IdentifyError::Incomplete(format!("{msg}; rerun with --allow-partial to fit with random fill-ins")));
+                return Err(IdentifyError::Incomplete(format!(
+                    "{msg}; rerun with --allow-partial to fit with random fill-ins"
+                )));
             }
-            runner.report.notes.push(format!("{msg}; the missing ones are random fill-ins (--allow-partial)"));
+            runner.report.notes.push(format!(
+                "{msg}; the missing ones are random fill-ins (--allow-partial)"
+            ));
         }
         Ok(found)
     }
 
-    fn attribute(&self, la: Linalg<'_>, arch: &Architecture, found: &Mat, seed: u64, runner: &mut StageRunner<'_>) -> Result<(Mat, Mat), IdentifyError> {
+    fn attribute(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        found: &Mat,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(Mat, Mat), IdentifyError> {
         let oracle = runner.oracle;
-        let probe = PipelineProbe { pipeline: self, oracle, dim: arch.m0 + arch.m1 };
+        let probe = PipelineProbe {
+            pipeline: self,
+            oracle,
+            dim: arch.m0 + arch.m1,
+        };
         runner.run("attribution", || {
             let ctx = AttributionContext::new(seed).with_probe(&probe).with_activation(arch.g);
             let usable = found.ncols().min(arch.m0 + arch.m1);
@@ -236,13 +278,30 @@ impl SubspaceProbe for PipelineProbe<'_> {
         "pipeline sampler + estimator"
     }
 
-    fn subspace_at(&self, la: Linalg<'_>, centre: &[f64], seed: u64) -> Result<SymSubspace, AttributionError> {
+    fn subspace_at(
+        &self,
+        la: Linalg<'_>,
+        centre: &[f64],
+        seed: u64,
+    ) -> Result<SymSubspace, AttributionError> {
         let settings = &self.pipeline.probe;
-        let sampling = SamplingConfig::paper(0, 0).with_count(self.dim).with_radius(settings.radius).with_centre(centre.to_vec());
-        let sampler = ForwardStencil { eps: settings.eps, sampling };
-        let sample = sampler.sample(la, self.oracle, seed).map_err(|e| AttributionError::external("probe sampler", e))?;
+        let sampling = SamplingConfig::paper(0, 0)
+            .with_count(self.dim)
+            .with_radius(settings.radius)
+            .with_centre(centre.to_vec());
+        let sampler = ForwardStencil {
+            eps: settings.eps,
+            sampling,
+        };
+        let sample = sampler
+            .sample(la, self.oracle, seed)
+            .map_err(|e| AttributionError::external("probe sampler", e))?;
         let hessians = sample.lifted(la);
-        let rep = self.pipeline.estimator.estimate(la, &hessians, self.dim).map_err(|e| AttributionError::external("probe estimator", e))?;
+        let rep = self
+            .pipeline
+            .estimator
+            .estimate(la, &hessians, self.dim)
+            .map_err(|e| AttributionError::external("probe estimator", e))?;
         Ok(rep.subspace)
     }
 }
@@ -252,7 +311,13 @@ impl Route for Pipeline {
         "paper"
     }
 
-    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError> {
+    fn run(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
         let w = self.subspace(la, arch, seed, runner)?;
         let found = self.candidates(la, arch, &w, seed.wrapping_add(1), runner)?;
         let (a_hat, v_hat) = self.attribute(la, arch, &found, seed.wrapping_add(2), runner)?;
@@ -262,7 +327,9 @@ impl Route for Pipeline {
             let details = json!({ "fit": self.fit.name(), "iterations": rep.iterations, "fit_error": rep.fit_error });
             Ok((rep.network, details))
         })?;
-        let Some(refine) = &self.refine else { return Ok(net) };
+        let Some(refine) = &self.refine else {
+            return Ok(net);
+        };
         runner.run("refine", || {
             let n = (refine.points_per_parameter * arch.parameters() as f64).ceil() as usize;
             let points = gaussian_points(arch.d, n, refine.scale * arch.g.width(), seed.wrapping_add(4));

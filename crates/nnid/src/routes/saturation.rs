@@ -25,8 +25,14 @@ impl Default for RouteS {
     /// the central one on every teacher measured (docs/stages/saturation.md) for (d+2)·m0
     /// instead of 2d·m0 queries.
     fn default() -> Self {
-        let first = SaturationConfig { polish_stencil: PolishStencil::Forward, ..SaturationConfig::default() };
-        Self { first, second: SecondLayerConfig::default() }
+        let first = SaturationConfig {
+            polish_stencil: PolishStencil::Forward,
+            ..SaturationConfig::default()
+        };
+        Self {
+            first,
+            second: SecondLayerConfig::default(),
+        }
     }
 }
 
@@ -35,7 +41,13 @@ impl Route for RouteS {
         "saturation"
     }
 
-    fn run(&self, la: Linalg<'_>, arch: &Architecture, seed: u64, runner: &mut StageRunner<'_>) -> Result<Network, IdentifyError> {
+    fn run(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
         let oracle = runner.oracle;
         let layer1 = runner.run("first_layer", || {
             let fl = first_layer(la, oracle, Some(arch.m0), arch.g, &self.first, seed)?;
