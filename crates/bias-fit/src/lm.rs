@@ -202,7 +202,14 @@ pub fn normal_matrix_with(la: Linalg<'_>, j: &Mat, parallel: bool) -> Mat {
     let (nr, np) = j.shape();
     let blocks = (np / BLOCK_COLS).clamp(1, 8);
     if blocks == 1 {
-        return la.matmul(j, Op::Trans, j, Op::NoTrans);
+        // Some BLAS kernels do not return JᵀJ exactly symmetric: mirror the upper triangle.
+        let mut out = la.matmul(j, Op::Trans, j, Op::NoTrans);
+        for c in 0..np {
+            for r in c + 1..np {
+                out[(r, c)] = out[(c, r)];
+            }
+        }
+        return out;
     }
     let width = np.div_ceil(blocks);
     let bounds: Vec<(usize, usize)> = (0..np)
@@ -227,7 +234,10 @@ pub fn normal_matrix_with(la: Linalg<'_>, j: &Mat, parallel: bool) -> Mat {
     for (&(a, b), prod) in pairs.iter().zip(&products) {
         let (ra, cb) = (bounds[a].0, bounds[b].0);
         for jj in 0..prod.ncols() {
-            for ii in 0..prod.nrows() {
+            // A diagonal block from a BLAS need not be exactly symmetric: read its upper
+            // triangle only, so the mirrored result is.
+            let rows = if a == b { jj + 1 } else { prod.nrows() };
+            for ii in 0..rows {
                 let v = prod[(ii, jj)];
                 out[(ra + ii, cb + jj)] = v;
                 out[(cb + jj, ra + ii)] = v;

@@ -117,9 +117,11 @@ impl Backend for Faer {
             });
         }
         // faer switches from the bidiagonal QR iteration to divide and conquer at 128
-        // columns. In 0.24 divide and conquer returns wrong singular values (errors ~10⁻⁴·σ₁)
-        // for about 1% of rank-deficient inputs, the pipeline's case (stacked Hessians at
-        // d = 100 have 150 columns and rank 75), so we always run the QR iteration.
+        // columns. In 0.24 divide and conquer gets singular values wrong on about 1% of
+        // random rank-deficient inputs with 128–260 columns (a zero singular value came out
+        // as 0.6% of σ₁; see the `svd_large_rank_deficient` test). That is the pipeline's
+        // case (stacked Hessians at d = 100: 150 columns, rank 75), so we always run the QR
+        // iteration; at 5050×150 it is as fast.
         let params = SvdParams {
             recursion_threshold: usize::MAX,
             ..Auto::<f64>::auto()

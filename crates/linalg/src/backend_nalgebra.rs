@@ -26,8 +26,9 @@ fn view(a: &Mat) -> DMatrixView<'_, f64> {
 
 /// `aᵀ` as a contiguous copy when `op` asks for it. nalgebra's `gemm` (matrixmultiply) is
 /// fast on contiguous operands, but its `gemm_tr` falls back to one matrix-vector product
-/// per column, and its small-size path reads strided (transposed) views out of bounds. The
-/// copy is O(m·k) against the product's O(m·n·k).
+/// per column, and with a row-strided (transposed) view its small-size path trips an
+/// out-of-bounds `get_unchecked` (nalgebra 0.35, `blas_uninit.rs`). The copy is O(m·k)
+/// against the product's O(m·n·k).
 fn transposed(a: &Mat, op: Op) -> Option<DMatrix<f64>> {
     (op == Op::Trans).then(|| view(a).transpose())
 }

@@ -151,5 +151,29 @@ fn empty_inputs() {
         assert!(e.values.is_empty(), "{kind}: eigh of 0×0");
         let x = la.lstsq(&Mat::zeros(4, 0), &Mat::zeros(4, 2)).unwrap();
         assert_eq!(x.shape(), (0, 2), "{kind}: lstsq with no unknowns");
+        let qr = la.qr(&Mat::zeros(3, 0)).unwrap();
+        assert_eq!(
+            (qr.q.shape(), qr.r.shape()),
+            ((3, 0), (0, 0)),
+            "{kind}: qr of 3×0"
+        );
+        let x = la.solve_spd(&Mat::zeros(0, 0), &Mat::zeros(0, 2)).unwrap();
+        assert_eq!(x.shape(), (0, 2), "{kind}: solve_spd of 0×0");
+    }
+}
+
+/// Rank-deficient least squares is outside the contract, but must not panic; a finite
+/// answer must be the minimum-norm solution (nalgebra and LAPACK return it; faer's
+/// triangular solve divides by the zero pivot and returns non-finite values).
+#[test]
+fn lstsq_with_a_zero_column_does_not_panic() {
+    let a = Mat::from_rows(2, &[vec![1.0, 0.0], vec![1.0, 0.0], vec![1.0, 0.0]]);
+    let b = Mat::from_rows(1, &[vec![1.0], vec![2.0], vec![6.0]]);
+    for kind in backends() {
+        let x = kind.linalg().unwrap().lstsq(&a, &b).unwrap();
+        if x.as_slice().iter().all(|v| v.is_finite()) {
+            let min_norm = Mat::from_rows(1, &[vec![3.0], vec![0.0]]);
+            assert_close(&x, &min_norm, &format!("{kind}: minimum-norm solution"));
+        }
     }
 }
