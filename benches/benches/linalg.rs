@@ -10,12 +10,16 @@
 //!
 //! Inputs are built once (seeded) outside the timed code. Backends run single-threaded
 //! (nnid's default, see `nnid_linalg::set_threads`); run OpenBLAS single-threaded too, or
-//! the comparison is unfair:
+//! the comparison is unfair, and on a virtual machine check that OpenBLAS did not fall back
+//! to its generic kernels (`OPENBLAS_VERBOSE=2` prints `Core: Prescott`; then set
+//! `OPENBLAS_CORETYPE=Haswell` or `SkylakeX` to match the CPU):
 //!
 //! ```text
 //! OPENBLAS_NUM_THREADS=1 cargo bench -p nnid-benches --features nalgebra,lapack --bench linalg
 //! cargo bench -p nnid-benches --bench linalg -- 'svd_top_k/.*/d=20'   # one quick slice
 //! ```
+//!
+//! The whole run takes about 10 minutes on one core, most of it in `eigh` at P = 2000.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use nnid_linalg::testing::{

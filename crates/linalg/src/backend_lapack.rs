@@ -2,13 +2,19 @@
 //!
 //! Inputs are borrowed as zero-copy column-major (`.f()`) [`ArrayView2`]s of the [`Mat`]
 //! buffers; `matmul` writes through an [`ArrayViewMut2`] straight into the result (BLAS
-//! `dgemm` with the transposes folded into the strides). The LAPACK drivers used are
-//! `dgesdd` (thin SVD), `dsyevd` (eigh), `dgeqrf`+`dorgqr` (QR), `dgelsd` (least squares,
-//! minimum norm) and `dpotrf`/`dpotrs` (SPD solve). Results that LAPACK returns in
-//! column-major order move into [`Mat`] without copying.
+//! `dgemm` with the transposes folded into the strides). The LAPACK drivers, as
+//! ndarray-linalg calls them, are `dgesdd` (thin SVD), `dsyev` (eigh; the QR iteration, not
+//! the faster divide-and-conquer `dsyevd`, which ndarray-linalg does not expose),
+//! `dgeqrf`+`dorgqr` (QR), `dgelsd` (least squares, minimum norm) and `dpotrf`/`dpotrs`
+//! (SPD solve). Results that LAPACK returns in column-major order move into [`Mat`] without
+//! copying.
 //!
-//! Threads: OpenBLAS reads `OPENBLAS_NUM_THREADS` when it is loaded; run with
-//! `OPENBLAS_NUM_THREADS=1` to keep this backend single-threaded like the others.
+//! Environment: OpenBLAS reads `OPENBLAS_NUM_THREADS` when it is loaded; run with
+//! `OPENBLAS_NUM_THREADS=1` to keep this backend single-threaded like the others. On
+//! virtual machines whose CPU model it does not recognise, OpenBLAS falls back to its
+//! generic "Prescott" (SSE3) kernels, several times slower; `OPENBLAS_CORETYPE=Haswell`
+//! (AVX2) or `SkylakeX` (AVX-512) selects the right ones (`OPENBLAS_VERBOSE=2` prints the
+//! choice).
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use ndarray_linalg::error::LinalgError as NdError;

@@ -1,4 +1,4 @@
-//! The norm-penalised Levenberg–Marquardt fit (paper-spec §6 [design]) from a perturbed
+//! The norm-penalised Levenberg–Marquardt fit (paper-spec §6 \[design\]) from a perturbed
 //! teacher: the hot loop of the refinement and of route G (`JᵀJ` products and Cholesky
 //! solves through the backend), measured on its own.
 

@@ -26,7 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde_json::json;
 
-/// Refinement after the paper's fit (paper-spec §6 [design]): the norm-penalised LM on all
+/// Refinement after the paper's fit (paper-spec §6 \[design\]): the norm-penalised LM on all
 /// parameters, on fresh queries x ~ N(0, (s·width)² I).
 #[derive(Clone, Debug)]
 pub struct Refinement {
