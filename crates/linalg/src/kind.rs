@@ -54,6 +54,14 @@ impl BackendKind {
     }
 
     /// The backend as a [`Linalg`] handle, or an error that says how to get it.
+    #[cfg_attr(
+        not(any(feature = "faer", feature = "nalgebra", feature = "lapack")),
+        allow(
+            unreachable_code,
+            unused_variables,
+            reason = "no backend compiled: every kind is an error"
+        )
+    )]
     pub fn linalg(self) -> Result<Linalg<'static>, LinalgError> {
         let backend: &'static dyn Backend = match self {
             #[cfg(feature = "faer")]
