@@ -24,6 +24,9 @@ pub(crate) enum Command {
     Robust(RobustArgs),
     /// Run the criterion benches and collect them into docs/results/bench.md.
     Bench(BenchArgs),
+    /// Large networks identified end to end by `nnid identify` (issue 9); write
+    /// docs/results/scale.md and scale.svg.
+    Scale(ScaleArgs),
 }
 
 /// Options every measuring command has.
@@ -97,6 +100,23 @@ pub(crate) struct RobustArgs {
     /// Adam steps per start of the student.
     #[arg(long, default_value_t = 2000)]
     pub student_steps: usize,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScaleArgs {
+    /// Sizes d,m0,m1 (several separated by `/`); default (100,50,25), (200,100,50) with 20
+    /// teachers each and (784,128,32) with 5.
+    #[arg(long)]
+    pub sizes: Vec<String>,
+    /// Teachers per size and activation (default: 20, 20, 5 for the default sizes; 1 for
+    /// sizes given with --sizes).
+    #[arg(long)]
+    pub teachers: Option<u64>,
+    /// Activations (g = h): tanh, sigmoid.
+    #[arg(long, value_delimiter = ',', default_value = "tanh,sigmoid")]
+    pub activations: Vec<String>,
     #[command(flatten)]
     pub common: Common,
 }

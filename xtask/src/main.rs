@@ -15,6 +15,7 @@
 //! | `reproduce [--quick]` | `docs/results/paper.md` (`paper-quick.md` with `--quick`) |
 //! | `robust [--teachers N] [--sizes d,m0,m1/…]` | `docs/results/robust.md` |
 //! | `bench [--filter F]` | `docs/results/bench.md` |
+//! | `scale [--sizes d,m0,m1/…] [--teachers N]` | `docs/results/scale.md`, `scale.svg` |
 //!
 //! Raw results are JSON Lines under `target/xtask/`; every long run shows progress, stops
 //! cleanly on Ctrl-C after the current trial (keeping and reporting partial results) and
@@ -29,6 +30,7 @@ mod reproduce;
 mod results;
 mod robust;
 mod run;
+mod scale;
 mod stats;
 mod table;
 #[cfg(test)]
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         flags::Command::Reproduce(args) => reproduce::run(&root, &args),
         flags::Command::Robust(args) => robust::run(&root, &args),
         flags::Command::Bench(args) => bench::run(&root, &args),
+        flags::Command::Scale(args) => scale::run(&root, &args),
     };
     match result {
         Ok(()) if run::interrupted() => {

@@ -65,6 +65,14 @@ impl Runner {
         }
     }
 
+    /// The release `nnid` binary, built on first use.
+    ///
+    /// # Errors
+    /// The build failed.
+    pub(crate) fn binary(&mut self) -> Result<PathBuf> {
+        self.build()
+    }
+
     /// `$CARGO build --release -p nnid [--features …]`; the path of the binary.
     fn build(&mut self) -> Result<PathBuf> {
         if let Some(b) = &self.binary {

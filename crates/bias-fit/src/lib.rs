@@ -1,7 +1,9 @@
 //! Step 5 of the paper and the least-squares fits around it: the second layer, the shifts,
 //! and a norm-penalised Levenberg–Marquardt refinement of every parameter.
 //!
-//! - [`lm`]: a dense Levenberg–Marquardt solver for any [`LeastSquares`] problem.
+//! - [`lm`]: a Levenberg–Marquardt solver for any [`LeastSquares`] problem, with dense steps
+//!   (normal equations, Cholesky) or matrix-free ones ([`operator`]: conjugate gradients on
+//!   Jacobian products) for problems too large to form `JᵀJ`.
 //! - [`student`]: the student `f̂(x) = Σ_l c_l h(b_lᵀ g(Aᵀx + θ) + τ_l)` and its penalised
 //!   least-squares problem on fit data (spec §6): data residuals `f̂(x_n) − y_n` plus
 //!   `w(‖a_i‖² − 1)`, `w(‖b_l‖² − 1)`, `w(c_l² − 1)`, `w = 0.03·√N`, which vanish at the
@@ -18,6 +20,7 @@
 mod error;
 pub mod fit;
 pub mod lm;
+pub mod operator;
 pub mod paper;
 pub mod route_g;
 pub mod second_layer;
@@ -26,9 +29,10 @@ pub mod student;
 pub use error::FitError;
 pub use fit::{FitReport, PenalisedFitConfig, StageRecord, fit_penalised_lm, relative_error};
 pub use lm::{
-    LeastSquares, LmConfig, LmReport, LmStep, LmStop, levenberg_marquardt, normal_matrix,
-    normal_matrix_with,
+    LeastSquares, LmConfig, LmReport, LmStep, LmStop, StepMethod, levenberg_marquardt,
+    normal_matrix, normal_matrix_with,
 };
+pub use operator::{CgSettings, JacobianOperator};
 pub use paper::{
     PaperFit, PaperFitConfig, PaperFitReport, ParamFit, ShiftProblem, ShiftSolver, paper_fit,
 };

@@ -7,8 +7,14 @@
 //! by [`LmConfig::lambda_up`] and the step is retried with the same `JᵀJ` (up to
 //! [`LmConfig::max_retries`] times). The measured comparison with the `levenberg-marquardt`
 //! crate (QR per iteration) is in `docs/stages/bias-fit.md`.
+//!
+//! For problems too large for `JᵀJ`, [`StepMethod::Iterative`] (or [`StepMethod::Auto`]
+//! above a size) solves the same damped system by conjugate gradients on Jacobian products
+//! ([`crate::operator`]), when the problem provides them ([`LeastSquares::operator`]); the
+//! outer iteration (acceptance, λ updates, stopping) is the same.
 
 use crate::FitError;
+use crate::operator::{CgSettings, JacobianOperator, solve_damped_normal};
 use nnid_linalg::{Linalg, LinalgError, Mat, Op, dot, norm2};
 use rayon::prelude::*;
 
@@ -29,6 +35,16 @@ pub trait LeastSquares: Sync {
     /// Writes the Jacobian `∂r_n/∂p_k` at `p` into `j` (N×P, column-major). `j` arrives
     /// filled with zeros, so only non-zero entries need writing.
     fn jacobian(&self, p: &[f64], j: &mut Mat);
+
+    /// The Jacobian at `p` as an operator (products `J·v`, `Jᵀ·w` without forming J), for
+    /// [`StepMethod::Iterative`]. Default: `None` (only dense steps).
+    fn operator<'s>(
+        &'s self,
+        _la: Linalg<'s>,
+        _p: &[f64],
+    ) -> Option<Box<dyn JacobianOperator + 's>> {
+        None
+    }
 
     /// The misfit compared against [`LmConfig::rel_tol`], from the residuals `r`.
     ///
@@ -61,6 +77,37 @@ pub struct LmConfig {
     /// Stop (stalled) when an accepted step lowers the cost by less than this fraction of
     /// it. Default 0 (off): plateaus do occur on the way into a basin.
     pub cost_tol: f64,
+    /// How each damped step is solved. Default [`StepMethod::Dense`].
+    pub step: StepMethod,
+}
+
+/// How [`levenberg_marquardt`] solves the damped normal equations of a step.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepMethod {
+    /// Form `JᵀJ` and factor it (Cholesky): exact steps, N·P² + P³/3 flops and P² memory.
+    Dense,
+    /// Conjugate gradients on Jacobian products ([`crate::operator`]); falls back to dense
+    /// steps for problems without [`LeastSquares::operator`].
+    Iterative(CgSettings),
+    /// Iterative from `min_params` parameters on (when the problem has an operator), dense
+    /// below.
+    Auto {
+        /// The smallest number of parameters solved iteratively.
+        min_params: usize,
+        /// Settings of the iterative steps.
+        cg: CgSettings,
+    },
+}
+
+impl StepMethod {
+    /// The CG settings to use for a problem of `np` parameters, if iterative.
+    fn iterative_for(self, np: usize) -> Option<CgSettings> {
+        match self {
+            Self::Dense => None,
+            Self::Iterative(cg) => Some(cg),
+            Self::Auto { min_params, cg } => (np >= min_params).then_some(cg),
+        }
+    }
 }
 
 impl Default for LmConfig {
@@ -74,6 +121,7 @@ impl Default for LmConfig {
             max_retries: 30,
             rel_tol: 1e-14,
             cost_tol: 0.0,
+            step: StepMethod::Dense,
         }
     }
 }
@@ -94,6 +142,12 @@ impl LmConfig {
     /// Sets [`LmConfig::cost_tol`].
     pub fn with_cost_tol(mut self, cost_tol: f64) -> Self {
         self.cost_tol = cost_tol;
+        self
+    }
+
+    /// Sets [`LmConfig::step`].
+    pub fn with_step(mut self, step: StepMethod) -> Self {
+        self.step = step;
         self
     }
 
@@ -125,6 +179,14 @@ impl LmConfig {
         }
         if !(self.cost_tol.is_finite() && (0.0..1.0).contains(&self.cost_tol)) {
             return bad("cost_tol", "must lie in [0, 1)");
+        }
+        if let Some(cg) = self.step.iterative_for(usize::MAX)
+            && !(cg.rel_tol.is_finite() && cg.rel_tol > 0.0 && cg.max_iters > 0)
+        {
+            return bad(
+                "step",
+                "CG needs a positive finite rel_tol and at least one iteration",
+            );
         }
         Ok(())
     }
@@ -158,6 +220,8 @@ pub struct LmStep {
     pub lambda: f64,
     /// Rejected trial steps before it.
     pub retries: usize,
+    /// Conjugate-gradient iterations of the accepted step (0 for a dense step).
+    pub cg_iterations: usize,
 }
 
 /// The outcome of [`levenberg_marquardt`].
@@ -295,21 +359,15 @@ pub fn levenberg_marquardt(
         return Ok(report(p, cost, misfit, 0, LmStop::Stationary, Vec::new()));
     }
 
-    let mut jac = Mat::zeros(nr, np);
+    let cg = cfg.step.iterative_for(np);
+    let mut jac = Mat::zeros(0, 0);
     let mut trial = vec![0.0; np];
     let mut r_trial = vec![0.0; nr];
     let mut lambda = cfg.lambda0;
     let mut history = Vec::new();
     for iteration in 1..=cfg.max_iters {
-        jac.as_mut_slice().fill(0.0);
-        problem.jacobian(&p, &mut jac);
-        let normal = normal_matrix(la, &jac);
-        let grad: Vec<f64> = jac
-            .as_slice()
-            .par_chunks(nr.max(1))
-            .map(|c| dot(c, &r))
-            .collect();
-        if grad.iter().all(|&v| v == 0.0) {
+        let lin = Linearization::new(la, problem, &p, &r, cg, &mut jac);
+        if lin.grad.iter().all(|&v| v == 0.0) {
             return Ok(report(
                 p,
                 cost,
@@ -319,38 +377,30 @@ pub fn levenberg_marquardt(
                 history,
             ));
         }
-        let neg_grad = Mat::from_col_major(np, 1, grad.iter().map(|v| -v).collect());
-        let diag: Vec<f64> = (0..np).map(|k| normal[(k, k)]).collect();
-        let floor = 1e-9 * diag.iter().sum::<f64>() / np as f64;
+        let neg_grad: Vec<f64> = lin.grad.iter().map(|v| -v).collect();
+        let floor = 1e-9 * lin.diag.iter().sum::<f64>() / np as f64;
 
         let mut accepted = None;
         for retries in 0..=cfg.max_retries {
-            let mut damped = normal.clone();
-            for (k, dk) in diag.iter().enumerate() {
-                damped[(k, k)] += lambda * (dk + floor);
-            }
-            let step = match la.solve_spd(&damped, &neg_grad) {
-                Ok(step) => step,
-                Err(LinalgError::NotPositiveDefinite { .. }) => {
-                    lambda *= cfg.lambda_up;
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
+            let damping: Vec<f64> = lin.diag.iter().map(|d| lambda * (d + floor)).collect();
+            let Some((step, cg_iterations)) = lin.solve(la, &damping, &neg_grad)? else {
+                lambda *= cfg.lambda_up;
+                continue;
             };
             trial
                 .iter_mut()
                 .zip(&p)
-                .zip(step.as_slice())
+                .zip(&step)
                 .for_each(|((t, pk), s)| *t = pk + s);
             problem.residuals(&trial, &mut r_trial);
             let trial_cost = 0.5 * dot(&r_trial, &r_trial);
             if trial_cost.is_finite() && trial_cost < cost {
-                accepted = Some((retries, trial_cost));
+                accepted = Some((retries, trial_cost, cg_iterations));
                 break;
             }
             lambda *= cfg.lambda_up;
         }
-        let Some((retries, new_cost)) = accepted else {
+        let Some((retries, new_cost, cg_iterations)) = accepted else {
             return Ok(report(
                 p,
                 cost,
@@ -371,6 +421,7 @@ pub fn levenberg_marquardt(
             misfit,
             lambda,
             retries,
+            cg_iterations,
         });
         lambda = (lambda / cfg.lambda_down).max(cfg.lambda_min);
         if misfit <= cfg.rel_tol {
@@ -395,4 +446,97 @@ pub fn levenberg_marquardt(
         LmStop::MaxIterations,
         history,
     ))
+}
+
+/// What a step needs from the linearisation at one iterate: the gradient `Jᵀr`, the
+/// diagonal of `JᵀJ`, and a solver of the damped normal equations.
+struct Linearization<'s> {
+    grad: Vec<f64>,
+    diag: Vec<f64>,
+    solver: StepSolver<'s>,
+}
+
+enum StepSolver<'s> {
+    /// `JᵀJ`, factored for each damping.
+    Dense(Mat),
+    /// Conjugate gradients on the operator.
+    Iterative {
+        op: Box<dyn JacobianOperator + 's>,
+        cg: CgSettings,
+        residuals: usize,
+    },
+}
+
+impl<'s> Linearization<'s> {
+    /// Linearises `problem` at `p` (residuals `r`): iteratively when `cg` is set and the
+    /// problem has an operator, else densely into the reused buffer `jac`.
+    fn new(
+        la: Linalg<'s>,
+        problem: &'s dyn LeastSquares,
+        p: &[f64],
+        r: &[f64],
+        cg: Option<CgSettings>,
+        jac: &mut Mat,
+    ) -> Self {
+        let (np, nr) = (problem.num_params(), problem.num_residuals());
+        if let Some((op, cg)) = cg.and_then(|cg| Some((problem.operator(la, p)?, cg))) {
+            let mut grad = vec![0.0; np];
+            op.apply_t(r, &mut grad);
+            let diag = op.column_sq_norms();
+            let solver = StepSolver::Iterative {
+                op,
+                cg,
+                residuals: nr,
+            };
+            return Self { grad, diag, solver };
+        }
+        if jac.shape() != (nr, np) {
+            *jac = Mat::zeros(nr, np);
+        } else {
+            jac.as_mut_slice().fill(0.0);
+        }
+        problem.jacobian(p, jac);
+        let normal = normal_matrix(la, jac);
+        let grad = jac
+            .as_slice()
+            .par_chunks(nr.max(1))
+            .map(|c| dot(c, r))
+            .collect();
+        let diag = (0..np).map(|k| normal[(k, k)]).collect();
+        Self {
+            grad,
+            diag,
+            solver: StepSolver::Dense(normal),
+        }
+    }
+
+    /// Solves `(JᵀJ + diag(damping)) δ = rhs`: the step and its CG iterations, or `None`
+    /// when the dense system is not positive definite (the caller raises λ).
+    fn solve(
+        &self,
+        la: Linalg<'_>,
+        damping: &[f64],
+        rhs: &[f64],
+    ) -> Result<Option<(Vec<f64>, usize)>, FitError> {
+        match &self.solver {
+            StepSolver::Dense(normal) => {
+                let mut damped = normal.clone();
+                for (k, l) in damping.iter().enumerate() {
+                    damped[(k, k)] += l;
+                }
+                let b = Mat::from_col_major(rhs.len(), 1, rhs.to_vec());
+                match la.solve_spd(&damped, &b) {
+                    Ok(step) => Ok(Some((step.into_vec(), 0))),
+                    Err(LinalgError::NotPositiveDefinite { .. }) => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            }
+            StepSolver::Iterative { op, cg, residuals } => {
+                let sol =
+                    solve_damped_normal(op.as_ref(), &self.diag, damping, rhs, *residuals, cg);
+                let finite = sol.step.iter().all(|v| v.is_finite());
+                Ok(finite.then_some((sol.step, sol.iterations)))
+            }
+        }
+    }
 }

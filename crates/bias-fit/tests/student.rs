@@ -227,3 +227,42 @@ fn bad_inputs_are_errors() {
         .unwrap_err();
     assert!(matches!(e, FitError::InvalidConfig { .. }), "{e}");
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// The matrix-free operator against the dense Jacobian, for every combination of free
+    /// blocks, with and without penalties: `J·v`, `Jᵀ·w` and `diag(JᵀJ)` are the same sums
+    /// in another order, so they agree to rounding (10⁻¹² relative to the products' scale,
+    /// with sums of at most a few dozen terms of size O(1)).
+    #[test]
+    fn operator_matches_the_dense_jacobian(seed in 0u64..1000, sig in any::<bool>(), mask in 1u8..32, pen in any::<bool>()) {
+        let act = if sig { Activation::Sigmoid } else { Activation::Tanh };
+        let student = random_student(act, seed);
+        let data = FitData::new(common::gaussian_points(D, 9, 1.0, seed + 1), vec![0.3; 9]).unwrap();
+        let mut problem = StudentProblem::new(student, &data, blocks(mask)).unwrap();
+        if pen {
+            problem = problem.with_penalty_weight(0.7).unwrap();
+        }
+        let la = nnid_linalg::Linalg::default_backend().unwrap();
+        let p = problem.initial_params();
+        let (np, nr) = (problem.num_params(), problem.num_residuals());
+        let mut jac = Mat::zeros(nr, np);
+        problem.jacobian(&p, &mut jac);
+        let op = problem.operator(la, &p).expect("the student has an operator");
+        let mut rng = ChaCha8Rng::seed_from_u64(seed + 2);
+        let v: Vec<f64> = (0..np).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let w: Vec<f64> = (0..nr).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let (mut jv, mut jtw) = (vec![0.0; nr], vec![0.0; np]);
+        op.apply(&v, &mut jv);
+        op.apply_t(&w, &mut jtw);
+        let close = |a: &[f64], b: &[f64]| {
+            let scale = b.iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+            a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-12 * scale)
+        };
+        prop_assert!(close(&jv, &jac.matvec(&v)), "J·v differs");
+        prop_assert!(close(&jtw, &jac.matvec_t(&w)), "Jᵀ·w differs");
+        let norms: Vec<f64> = jac.columns().map(|c| c.iter().map(|x| x * x).sum()).collect();
+        prop_assert!(close(&op.column_sq_norms(), &norms), "diag(JᵀJ) differs");
+    }
+}

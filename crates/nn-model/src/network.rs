@@ -1,8 +1,11 @@
 //! The two-hidden-layer network `f(x) = Σ_l h(b_lᵀ g(Aᵀx + θ) + τ_l)` (paper-spec §1).
 
 use crate::{Activation, ModelError};
-use nnid_linalg::{Mat, dot};
+use nnid_linalg::{Linalg, Mat, Op, dot};
 use rayon::prelude::*;
+
+/// Points per block of [`Network::values`]'s matrix products.
+const VALUES_BLOCK: usize = 256;
 
 /// A two-hidden-layer network with scalar output
 /// `f(x) = Σ_l h( Σ_i B[l][i] · g(a_i·x + θ_i) + τ_l )`.
@@ -175,6 +178,11 @@ impl Network {
 
     /// `f` at every column of `points` (d×n), in parallel.
     ///
+    /// With a linear-algebra backend compiled in, blocks of points go through two matrix
+    /// products (`Aᵀ X`, then `Bᵀ g(·)`): at (784, 128, 32) that is several times faster than
+    /// one matrix-vector product per point. The values agree with [`Network::value`] to
+    /// rounding (the sums are taken in another order).
+    ///
     /// # Panics
     /// If `points.nrows() != d`.
     #[track_caller]
@@ -188,12 +196,44 @@ impl Network {
         );
         let n = points.ncols();
         let d = self.input_dim().max(1);
+        if let Ok(la) = Linalg::default_backend()
+            && n >= VALUES_BLOCK / 4
+        {
+            return points
+                .as_slice()
+                .par_chunks(d * VALUES_BLOCK)
+                .map(|block| self.values_of_block(la, block))
+                .collect::<Vec<_>>()
+                .concat();
+        }
         points
             .as_slice()
             .par_chunks(d)
             .with_min_len(64)
             .map(|x| self.value(x))
             .take(n)
+            .collect()
+    }
+
+    /// `f` at the points of one block (column-major, d rows) by two matrix products.
+    fn values_of_block(&self, la: Linalg<'_>, block: &[f64]) -> Vec<f64> {
+        let d = self.input_dim();
+        let x = Mat::from_col_major(d, block.len() / d, block.to_vec());
+        let mut y = la.matmul(&self.a, Op::Trans, &x, Op::NoTrans);
+        for col in y.as_mut_slice().chunks_mut(self.theta.len().max(1)) {
+            col.iter_mut()
+                .zip(&self.theta)
+                .for_each(|(v, t)| *v = self.g.eval(*v + t));
+        }
+        let z = la.matmul(&self.b, Op::Trans, &y, Op::NoTrans);
+        z.as_slice()
+            .chunks(self.tau.len().max(1))
+            .map(|col| {
+                col.iter()
+                    .zip(&self.tau)
+                    .map(|(v, t)| self.h.eval(v + t))
+                    .sum()
+            })
             .collect()
     }
 

@@ -16,6 +16,19 @@ pub struct StageRecord {
     pub seconds: f64,
     /// Stage-specific details (singular values, objectives, scores, ...).
     pub details: serde_json::Value,
+    /// The process's peak resident memory (high-water mark since it started) at the end of
+    /// the stage, in bytes, where the system tells it (Linux: `VmHWM` of
+    /// `/proc/self/status`); a stage that raised it shows its own peak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// The process's peak resident memory in bytes (Linux `VmHWM`), `None` where unavailable.
+pub(crate) fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// How a run ended.

@@ -45,6 +45,7 @@ impl StageRunner<'_> {
             queries,
             seconds,
             details,
+            peak_rss_bytes: crate::report::peak_rss_bytes(),
         });
         result.map(|(value, _)| value)
     }

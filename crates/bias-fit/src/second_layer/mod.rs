@@ -48,7 +48,8 @@ pub use jennrich::JennrichDiagnostics;
 
 use crate::FitError;
 use crate::error::{check_finite, check_size};
-use crate::lm::{LmConfig, levenberg_marquardt};
+use crate::lm::{LmConfig, StepMethod, levenberg_marquardt};
+use crate::operator::CgSettings;
 use crate::student::{FitData, FreeBlocks, StudentModel, StudentProblem};
 use jennrich::{HessianPoint, b_from_c, diagonalise, hessian_queries, projected_hessian};
 use nnid_linalg::{Linalg, Mat};
@@ -108,11 +109,23 @@ pub struct SecondLayerConfig {
     pub polish_scale: f64,
     /// LM iterations of the polish. Default 100 (notes §2.2).
     pub polish_max_iters: usize,
+    /// **\[design\]** How the polish solves its steps. Default: conjugate gradients on
+    /// Jacobian products from 800 free parameters on, dense normal equations below
+    /// (docs/stages/second-layer.md has the measurements: the dense step costs N·P² flops,
+    /// 10¹¹ at (200, 100, 50), and P² memory, 35 GB at (3072, 512, 128)).
+    pub polish_step: StepMethod,
+    /// Initial LM damping of the polish. Default 10⁻⁶: the identities start it within
+    /// about 10⁻⁵ of the solution, where undamped Gauss–Newton steps converge
+    /// quadratically; the LM default 10⁻³ costs a factor of about 50 per step there.
+    pub polish_lambda0: f64,
     /// The polish stops when its relative residual ‖f̂(X) − y‖/‖y‖ falls to this.
     /// Default 10⁻¹³.
     pub polish_rel_tol: f64,
     /// The polish stops when an accepted step lowers the cost by less than this fraction.
-    /// Default 10⁻⁹.
+    /// Default 10⁻² (the misfit by less than 0.5 %): the polish starts next to the
+    /// solution, where Gauss–Newton steps gain orders of magnitude each, so such a step
+    /// means the rounding floor (measured: at (784, 128, 32) eight more steps after the
+    /// floor 1.2·10⁻¹³ changed nothing but cost a minute).
     pub polish_cost_tol: f64,
     /// An attempt succeeds when the polish's relative residual is at most this; otherwise
     /// the step is repeated on fresh points. Default 10⁻⁷ (§10.2 step 3).
@@ -139,8 +152,13 @@ impl Default for SecondLayerConfig {
             polish_point_factor: 2.0,
             polish_scale: 1.5,
             polish_max_iters: 100,
-            polish_rel_tol: 1e-13,
-            polish_cost_tol: 1e-9,
+            polish_step: StepMethod::Auto {
+                min_params: 800,
+                cg: CgSettings::default(),
+            },
+            polish_lambda0: 1e-6,
+            polish_rel_tol: 1e-12,
+            polish_cost_tol: 1e-2,
             target_residual: 1e-7,
             max_attempts: 3,
         }
@@ -180,6 +198,7 @@ impl SecondLayerConfig {
             ("theta_bound", self.theta_bound),
             ("polish_point_factor", self.polish_point_factor),
             ("polish_scale", self.polish_scale),
+            ("polish_lambda0", self.polish_lambda0),
         ];
         for (field, v) in positive {
             if !(v.is_finite() && v > 0.0) {
@@ -543,10 +562,14 @@ impl<'a> SecondLayer<'a> {
         let mut order: Vec<usize> = (0..k).collect();
         let mildness = |c: usize| y.col(c).iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         order.sort_by(|&a, &b| mildness(a).total_cmp(&mildness(b)));
-        let lm = LmConfig::default()
-            .with_max_iters(cfg.polish_max_iters)
-            .with_rel_tol(cfg.polish_rel_tol)
-            .with_cost_tol(cfg.polish_cost_tol);
+        let lm = LmConfig {
+            lambda0: cfg.polish_lambda0,
+            ..LmConfig::default()
+        }
+        .with_max_iters(cfg.polish_max_iters)
+        .with_rel_tol(cfg.polish_rel_tol)
+        .with_cost_tol(cfg.polish_cost_tol)
+        .with_step(cfg.polish_step);
         let mut hessians: Vec<(usize, Mat)> = Vec::new();
         let mut pending: Vec<Candidate> = Vec::new();
         let mut best: Option<(Network, f64, usize, Candidate)> = None;

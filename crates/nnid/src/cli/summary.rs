@@ -19,13 +19,16 @@ fn render(r: &Report) -> String {
         r.method, r.backend, r.d, r.m0, r.m1, r.parameters, r.seed
     ));
     out.push(format!(
-        "{:<16} {:>10} {:>10}",
-        "stage", "queries", "seconds"
+        "{:<16} {:>10} {:>10} {:>12}",
+        "stage", "queries", "seconds", "peak memory"
     ));
     for s in &r.stages {
+        let peak = s
+            .peak_rss_bytes
+            .map_or_else(|| "-".to_string(), |b| format!("{:.0} MB", b as f64 / 1e6));
         out.push(format!(
-            "{:<16} {:>10} {:>10.3}",
-            s.name, s.queries, s.seconds
+            "{:<16} {:>10} {:>10.3} {:>12}",
+            s.name, s.queries, s.seconds, peak
         ));
     }
     let total = r.total_queries();

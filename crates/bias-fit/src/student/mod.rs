@@ -19,9 +19,12 @@
 use crate::FitError;
 use crate::error::{check_finite, check_size};
 use crate::lm::LeastSquares;
-use nnid_linalg::{Mat, axpy, dot, norm2};
+use crate::operator::JacobianOperator;
+use nnid_linalg::{Linalg, Mat, axpy, dot, norm2};
 use nnid_nn_model::{Activation, Network};
 use rayon::prelude::*;
+
+mod operator;
 
 /// Default penalty factor: `w = 0.03·√N` (spec §6; 0.1·√N and 0.3·√N measured worse).
 pub const DEFAULT_PENALTY_FACTOR: f64 = 0.03;
@@ -514,27 +517,17 @@ pub struct StudentProblem<'a> {
 }
 
 /// Per-point quantities of a forward pass, stored feature-major (each feature a contiguous
-/// column over the N points) so that every Jacobian column is a product of two columns.
+/// column over the N points) so that every Jacobian column is a product of two columns,
+/// and the Jacobian products of [`operator`] are matrix products.
 struct Features {
-    n: usize,
-    m0: usize,
-    /// `[u_1..u_m0 | G_1..G_m0 | ω_1..ω_m1 | h_1..h_m1]`, each of length n.
-    data: Vec<f64>,
-}
-
-impl Features {
-    fn u(&self, i: usize) -> &[f64] {
-        &self.data[i * self.n..(i + 1) * self.n]
-    }
-    fn g(&self, i: usize) -> &[f64] {
-        self.u(self.m0 + i)
-    }
-    fn omega(&self, l: usize) -> &[f64] {
-        self.u(2 * self.m0 + l)
-    }
-    fn h(&self, l: usize, m1: usize) -> &[f64] {
-        self.u(2 * self.m0 + m1 + l)
-    }
+    /// `u_i = G'_i Σ_l ω_l B_il`, N×m0.
+    u: Mat,
+    /// `G_i = g(y_i)`, N×m0.
+    g: Mat,
+    /// `ω_l = c_l h'(z_l)`, N×m1.
+    omega: Mat,
+    /// `h(z_l)`, N×m1.
+    h: Mat,
 }
 
 impl<'a> StudentProblem<'a> {
@@ -727,13 +720,24 @@ impl<'a> StudentProblem<'a> {
                     u.iter_mut().zip(gp.iter()).for_each(|(ui, g)| *ui *= g);
                 },
             );
-        let mut data = vec![0.0; n * width];
-        data.par_chunks_mut(n).enumerate().for_each(|(k, col)| {
-            col.iter_mut()
-                .zip(point_major.iter().skip(k).step_by(width))
-                .for_each(|(c, v)| *c = *v);
-        });
-        Features { n, m0, data }
+        let block = |start: usize, count: usize| {
+            let mut m = Mat::zeros(n, count);
+            m.as_mut_slice()
+                .par_chunks_mut(n.max(1))
+                .enumerate()
+                .for_each(|(k, col)| {
+                    col.iter_mut()
+                        .zip(point_major.iter().skip(start + k).step_by(width))
+                        .for_each(|(c, v)| *c = *v);
+                });
+            m
+        };
+        Features {
+            u: block(0, m0),
+            g: block(m0, m0),
+            omega: block(2 * m0, m1),
+            h: block(2 * m0 + m1, m1),
+        }
     }
 }
 
@@ -795,7 +799,6 @@ impl LeastSquares for StudentProblem<'_> {
         );
         let model = self.model_at(p);
         let feats = self.features(&model);
-        let (_, _, m1) = model.dims();
         let n = self.data.len();
         let w2 = 2.0 * self.weight;
         let xt = &self.data.points_t;
@@ -812,27 +815,31 @@ impl LeastSquares for StudentProblem<'_> {
                 };
                 match param {
                     Param::A { j, i } => {
-                        product(rows, feats.u(i), xt.col(j));
+                        product(rows, feats.u.col(i), xt.col(j));
                         if let Some(s) = self.rows_a {
                             pen[s - n + i] = w2 * model.a[(j, i)];
                         }
                     }
-                    Param::Theta(i) => rows.copy_from_slice(feats.u(i)),
+                    Param::Theta(i) => rows.copy_from_slice(feats.u.col(i)),
                     Param::B { i, l } => {
-                        product(rows, feats.omega(l), feats.g(i));
+                        product(rows, feats.omega.col(l), feats.g.col(i));
                         if let Some(s) = self.rows_b {
                             pen[s - n + l] = w2 * model.b[(i, l)];
                         }
                     }
-                    Param::Tau(l) => rows.copy_from_slice(feats.omega(l)),
+                    Param::Tau(l) => rows.copy_from_slice(feats.omega.col(l)),
                     Param::C(l) => {
-                        rows.copy_from_slice(feats.h(l, m1));
+                        rows.copy_from_slice(feats.h.col(l));
                         if let Some(s) = self.rows_c {
                             pen[s - n + l] = w2 * model.c[l];
                         }
                     }
                 }
             });
+    }
+
+    fn operator<'s>(&'s self, la: Linalg<'s>, p: &[f64]) -> Option<Box<dyn JacobianOperator + 's>> {
+        Some(Box::new(operator::StudentOperator::new(la, self, p)))
     }
 
     fn data_misfit(&self, r: &[f64]) -> f64 {
