@@ -67,7 +67,9 @@ fn a_foreign_program_serving_the_file_agrees_bit_for_bit() {
         );
         let truth = NetworkOracle::new(net);
         let pts = points(12, 3000, k as u64);
-        let want = truth.query(&pts).unwrap();
+        // The exact per-point values (the in-process oracle uses matrix products for large
+        // batches and agrees with these to rounding only).
+        let want = truth.network().values(&pts);
         for flags in [&[][..], &["--binary"][..]] {
             let o = script_oracle(&path, 12, flags);
             let got = o.query(&pts).unwrap();

@@ -176,43 +176,57 @@ impl Network {
             .sum()
     }
 
-    /// `f` at every column of `points` (d×n), in parallel.
-    ///
-    /// With a linear-algebra backend compiled in, blocks of points go through two matrix
-    /// products (`Aᵀ X`, then `Bᵀ g(·)`): at (784, 128, 32) that is several times faster than
-    /// one matrix-vector product per point. The values agree with [`Network::value`] to
-    /// rounding (the sums are taken in another order).
+    /// `f` at every column of `points` (d×n), in parallel: bit for bit [`Network::value`]
+    /// at each point, whatever the batch (the `nnid eval` server and the tests rely on it).
     ///
     /// # Panics
     /// If `points.nrows() != d`.
     #[track_caller]
     pub fn values(&self, points: &Mat) -> Vec<f64> {
-        assert_eq!(
-            points.nrows(),
-            self.input_dim(),
-            "Network::values: points have {} rows for d = {}",
-            points.nrows(),
-            self.input_dim()
-        );
-        let n = points.ncols();
+        self.check_points(points, "Network::values");
         let d = self.input_dim().max(1);
-        if let Ok(la) = Linalg::default_backend()
-            && n >= VALUES_BLOCK / 4
-        {
-            return points
-                .as_slice()
-                .par_chunks(d * VALUES_BLOCK)
-                .map(|block| self.values_of_block(la, block))
-                .collect::<Vec<_>>()
-                .concat();
-        }
         points
             .as_slice()
             .par_chunks(d)
             .with_min_len(64)
             .map(|x| self.value(x))
-            .take(n)
+            .take(points.ncols())
             .collect()
+    }
+
+    /// `f` at every column of `points`, faster for large batches: with a linear-algebra
+    /// backend compiled in, blocks of points go through two matrix products (`Aᵀ X`, then
+    /// `Bᵀ g(·)`), several times faster than one matrix-vector product per point at
+    /// (784, 128, 32). The values agree with [`Network::value`] to rounding, not bit for
+    /// bit: the products sum in another order, which can depend on a point's place in its
+    /// block (the in-process oracle uses this; see docs/oracles.md).
+    ///
+    /// # Panics
+    /// If `points.nrows() != d`.
+    #[track_caller]
+    pub fn values_fast(&self, points: &Mat) -> Vec<f64> {
+        self.check_points(points, "Network::values_fast");
+        let d = self.input_dim().max(1);
+        match Linalg::default_backend() {
+            Ok(la) if points.ncols() >= VALUES_BLOCK / 4 => points
+                .as_slice()
+                .par_chunks(d * VALUES_BLOCK)
+                .map(|block| self.values_of_block(la, block))
+                .collect::<Vec<_>>()
+                .concat(),
+            _ => self.values(points),
+        }
+    }
+
+    #[track_caller]
+    fn check_points(&self, points: &Mat, what: &str) {
+        assert_eq!(
+            points.nrows(),
+            self.input_dim(),
+            "{what}: points have {} rows for d = {}",
+            points.nrows(),
+            self.input_dim()
+        );
     }
 
     /// `f` at the points of one block (column-major, d rows) by two matrix products.

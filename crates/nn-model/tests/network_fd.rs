@@ -162,22 +162,29 @@ fn derivative_suprema_are_upper_bounds() {
     }
 }
 
-/// `values` (batched, parallel, by matrix products) agrees with `value` point by point to
-/// rounding, and `value` (the fast path) with the forward pass bit for bit, for widths on
-/// and off the blocks of four. Bound: the products sum the same terms in another order, so
-/// y_i differs by at most d·ε·Σ_j|a_ji x_j| and z_l by m0·ε·Σ_i|B_il| plus the propagated
-/// error (g', h' ≤ 1): |Δf| ≤ m1·m0·ε·(d·max|x| + 2) with unit-norm rows; 4× margin.
+/// `values` (batched, parallel) agrees with `value` point by point bit for bit, `values_fast`
+/// (matrix products) to rounding, and `value` (the fast path) with the forward pass bit for
+/// bit, for widths on and off the blocks of four. Bound for `values_fast`: the products sum
+/// the same terms in another order, so y_i differs by at most d·ε·Σ_j|a_ji x_j| and z_l by
+/// m0·ε·Σ_i|B_il| plus the propagated error (g', h' ≤ 1): |Δf| ≤ m1·m0·ε·(d·max|x| + 2)
+/// with unit-norm rows; 4× margin.
 #[test]
 fn batched_values_equal_single_values() {
     for (d, m0, m1) in [(7, 5, 3), (9, 8, 4), (3, 3, 3), (12, 11, 1)] {
         let net = TeacherConfig::new(d, m0, m1).seed(4).generate().unwrap();
         let pts =
             nnid_linalg::Mat::from_fn(d, 300, |i, j| ((i * 31 + j * 17) % 23) as f64 / 7.0 - 1.5);
-        let batch = net.values(&pts);
+        let exact = net.values(&pts);
+        let batch = net.values_fast(&pts);
         let tol = 4.0 * (m1 * m0) as f64 * f64::EPSILON * (d as f64 * 1.6 + 2.0);
         for (j, v) in batch.iter().enumerate() {
             let x = pts.col(j);
             let single = net.value(x);
+            assert_eq!(
+                exact[j].to_bits(),
+                single.to_bits(),
+                "{d},{m0},{m1} point {j}"
+            );
             assert!(
                 (v - single).abs() <= tol,
                 "{d},{m0},{m1} point {j}: {v} vs {single}"
