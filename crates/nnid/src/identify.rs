@@ -1,6 +1,9 @@
 //! One identification run: a route, then the certificate, then (when known) the truth.
 
-use crate::metrics::{certify, function_error, match_weights, uniform_ball};
+use crate::metrics::{
+    RECOVERY_THRESHOLD, certify, function_error, match_weights, missing_weights, parameter_errors,
+    uniform_ball,
+};
 use crate::report::{Report, Status, TruthComparison};
 use crate::routes::{Architecture, Route};
 use crate::{IdentifyError, Progress, StageRunner};
@@ -180,7 +183,9 @@ fn finish(
     }
 }
 
-/// Weight errors up to sign and permutation and function errors on the unit ball.
+/// Weight errors up to the model's symmetries (permutation, and the sign flip of a
+/// first-layer neuron), the true a_i the identification missed, and function errors on the
+/// unit ball. See [`TruthComparison`] for what is and is not compared.
 pub fn compare_with_truth(truth: &Network, net: &Network, options: &RunOptions) -> TruthComparison {
     let points = uniform_ball(
         truth.input_dim(),
@@ -191,6 +196,8 @@ pub fn compare_with_truth(truth: &Network, net: &Network, options: &RunOptions) 
     let y = truth.values(&points);
     TruthComparison {
         first_layer: match_weights(truth.a(), net.a(), 1e-4),
+        missing_first_layer: missing_weights(truth.a(), net.a(), RECOVERY_THRESHOLD),
+        parameters: parameter_errors(truth, net),
         entangled: None,
         unit_ball: function_error(net, &points, &y),
         test_points: options.test_points,

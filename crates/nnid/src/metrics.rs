@@ -2,7 +2,7 @@
 //! ground-truth-free certificate.
 
 use nnid_linalg::{Mat, dot, norm2};
-use nnid_nn_model::{Network, Oracle, OracleError};
+use nnid_nn_model::{Activation, Network, Oracle, OracleError};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -72,30 +72,21 @@ pub struct WeightMatch {
     pub max_error: f64,
 }
 
+/// The paper's recovery criterion (paper-spec §4): a true weight counts as found when some
+/// recovered vector is within this distance of it up to sign.
+pub const RECOVERY_THRESHOLD: f64 = 0.05;
+
 /// Matches the columns of `recovered` to the columns of `truth` up to sign, greedily by
 /// decreasing `|cos|` (each used once), and reports `min ‖ŵ ∓ w‖` per true vector.
 pub fn match_weights(truth: &Mat, recovered: &Mat, threshold: f64) -> WeightMatch {
-    let unit = |c: &[f64]| {
-        let n = norm2(c).max(f64::MIN_POSITIVE);
-        c.iter().map(|v| v / n).collect::<Vec<f64>>()
-    };
-    let t: Vec<Vec<f64>> = truth.columns().map(unit).collect();
-    let r: Vec<Vec<f64>> = recovered.columns().map(unit).collect();
-    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(t.len() * r.len());
-    for (i, ti) in t.iter().enumerate() {
-        for (j, rj) in r.iter().enumerate() {
-            pairs.push((dot(ti, rj).abs(), i, j));
-        }
-    }
-    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let mut errors = vec![None; t.len()];
-    let mut used = vec![false; r.len()];
-    for (_, i, j) in pairs {
-        if errors[i].is_none() && !used[j] {
-            used[j] = true;
-            errors[i] = Some(sign_free_distance(&t[i], &r[j]));
-        }
-    }
+    let t = unit_columns(truth);
+    let r = unit_columns(recovered);
+    let pairing = pair_up_to_sign(&t, &r);
+    let errors: Vec<Option<f64>> = pairing
+        .iter()
+        .zip(&t)
+        .map(|(j, ti)| j.map(|j| sign_free_distance(ti, &r[j])))
+        .collect();
     let found = errors
         .iter()
         .filter(|e| e.is_some_and(|e| e <= threshold))
@@ -112,11 +103,202 @@ pub fn match_weights(truth: &Mat, recovered: &Mat, threshold: f64) -> WeightMatc
     }
 }
 
+/// Indices of the columns of `truth` that no column of `recovered` (both unit-normalised)
+/// comes within `threshold` of up to sign. Unlike [`match_weights`] this is not one-to-one:
+/// it is the paper's criterion "some output û has min(‖û − w‖, ‖û + w‖) ≤ threshold".
+pub fn missing_weights(truth: &Mat, recovered: &Mat, threshold: f64) -> Vec<usize> {
+    let r = unit_columns(recovered);
+    unit_columns(truth)
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| r.iter().all(|u| sign_free_distance(u, w) > threshold))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The columns of `m`, each scaled to unit norm (zero columns stay zero).
+fn unit_columns(m: &Mat) -> Vec<Vec<f64>> {
+    m.columns()
+        .map(|c| {
+            let n = norm2(c).max(f64::MIN_POSITIVE);
+            c.iter().map(|v| v / n).collect()
+        })
+        .collect()
+}
+
+/// Pairs unit vectors `t` with unit vectors `r` greedily by decreasing `|cos|`.
+fn pair_up_to_sign(t: &[Vec<f64>], r: &[Vec<f64>]) -> Vec<Option<usize>> {
+    greedy_pairing(t.len(), r.len(), |i, j| dot(&t[i], &r[j]).abs())
+}
+
+/// Pairs each of `n` true items with at most one of `m` recovered items, greedily by
+/// decreasing `score(i, j)` (ties in index order), each recovered item used at most once.
+/// Every true item is paired when `n ≤ m`.
+pub fn greedy_pairing(
+    n: usize,
+    m: usize,
+    score: impl Fn(usize, usize) -> f64,
+) -> Vec<Option<usize>> {
+    let mut pairs: Vec<(f64, usize, usize)> = Vec::with_capacity(n * m);
+    for i in 0..n {
+        for j in 0..m {
+            pairs.push((score(i, j), i, j));
+        }
+    }
+    pairs.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let mut pairing = vec![None; n];
+    let mut used = vec![false; m];
+    for (_, i, j) in pairs {
+        if pairing[i].is_none() && !used[j] {
+            used[j] = true;
+            pairing[i] = Some(j);
+        }
+    }
+    pairing
+}
+
 /// `min(‖u − w‖, ‖u + w‖)`.
 pub fn sign_free_distance(u: &[f64], w: &[f64]) -> f64 {
     let minus: f64 = u.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum();
     let plus: f64 = u.iter().zip(w).map(|(a, b)| (a + b) * (a + b)).sum();
     minus.min(plus).sqrt()
+}
+
+/// `‖u − w‖`.
+fn distance(u: &[f64], w: &[f64]) -> f64 {
+    u.iter()
+        .zip(w)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// Errors of the second layer and the shifts of an identified network against the truth,
+/// after matching neurons up to the model's symmetries (paper-spec §1).
+///
+/// First-layer neurons are paired as in [`match_weights`] (greedily by `|cos|`); an
+/// identified â_j pointing against its true a_i is taken as the flipped copy
+/// `(−a_i, −θ_i, −row i of B)`. The truth is then moved to the identified network's gauge:
+/// rows of B and entries of θ permuted and sign-flipped, and each τ_l shifted by
+/// `c · Σ_{flipped i} B_il` where `g(−t) = c − g(t)` (c = 0 for tanh; c = 1 for the logistic
+/// sigmoid, whose flip is a symmetry only with this shift, so τ is well defined and compared
+/// after it). Second-layer neurons are paired greedily by smallest `‖b̂ − b_l‖`, without sign
+/// freedom: the sign of b_l is not a symmetry. Errors are of the raw parameters (nothing is
+/// renormalised; the model's a_i and b_l have unit norm).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParameterErrors {
+    /// For each true first-layer neuron i, the identified neuron paired with it.
+    pub first_layer_pairing: Vec<usize>,
+    /// For each true first-layer neuron i, whether its identified neuron is the flipped copy.
+    pub first_layer_flipped: Vec<bool>,
+    /// For each true second-layer neuron l, the identified neuron paired with it.
+    pub second_layer_pairing: Vec<usize>,
+    /// For each true second-layer neuron l, `‖b̂ − b_l‖` with b_l in the identified gauge.
+    pub second_layer_errors: Vec<f64>,
+    /// The largest of `second_layer_errors`.
+    pub second_layer_max_error: f64,
+    /// `max_i |θ̂ − (±θ_i)|` over the paired first-layer neurons.
+    pub theta_max_error: f64,
+    /// `max_l |τ̂ − τ_l'|` over the paired second-layer neurons, τ' in the identified gauge.
+    pub tau_max_error: f64,
+}
+
+/// [`ParameterErrors`] of `net` against `truth`; `None` when their shapes or activations
+/// differ (then the neurons cannot all be paired and the gauge is undefined).
+pub fn parameter_errors(truth: &Network, net: &Network) -> Option<ParameterErrors> {
+    let same = truth.a().shape() == net.a().shape()
+        && truth.b().shape() == net.b().shape()
+        && (truth.g(), truth.h()) == (net.g(), net.h());
+    if !same {
+        return None;
+    }
+    let (pairing, flipped) = first_layer_gauge(truth.a(), net.a())?;
+    let sign = |i: usize| if flipped[i] { -1.0 } else { 1.0 };
+    let theta_max_error = max_of(
+        pairing
+            .iter()
+            .enumerate()
+            .map(|(i, &j)| (net.theta()[j] - sign(i) * truth.theta()[i]).abs()),
+    );
+    let (b_true, tau_true) = second_layer_in_gauge(truth, &pairing, &flipped);
+    let b_hat: Vec<&[f64]> = net.b().columns().collect();
+    let dist = |l: usize, k: usize| distance(b_hat[k], &b_true[l]);
+    let second: Vec<usize> = greedy_pairing(b_true.len(), b_hat.len(), |l, k| -dist(l, k))
+        .into_iter()
+        .collect::<Option<_>>()?;
+    let second_layer_errors: Vec<f64> = second
+        .iter()
+        .enumerate()
+        .map(|(l, &k)| dist(l, k))
+        .collect();
+    let tau_max_error = max_of(
+        second
+            .iter()
+            .zip(&tau_true)
+            .map(|(&k, t)| (net.tau()[k] - t).abs()),
+    );
+    Some(ParameterErrors {
+        second_layer_max_error: max_of(second_layer_errors.iter().copied()),
+        first_layer_pairing: pairing,
+        first_layer_flipped: flipped,
+        second_layer_pairing: second,
+        second_layer_errors,
+        theta_max_error,
+        tau_max_error,
+    })
+}
+
+/// The largest value (0 for none).
+fn max_of(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, f64::max)
+}
+
+/// Pairs the true first-layer neurons with identified ones (as [`match_weights`] does) and
+/// says which are flipped; `None` when some true neuron stays unpaired.
+fn first_layer_gauge(truth: &Mat, recovered: &Mat) -> Option<(Vec<usize>, Vec<bool>)> {
+    let t = unit_columns(truth);
+    let r = unit_columns(recovered);
+    let pairing: Vec<usize> = pair_up_to_sign(&t, &r).into_iter().collect::<Option<_>>()?;
+    let flipped = pairing
+        .iter()
+        .zip(&t)
+        .map(|(&j, ti)| dot(ti, &r[j]) < 0.0)
+        .collect();
+    Some((pairing, flipped))
+}
+
+/// The true b_l (in the identified network's row order and signs) and τ_l (shifted for the
+/// flipped neurons, see [`ParameterErrors`]).
+fn second_layer_in_gauge(
+    truth: &Network,
+    pairing: &[usize],
+    flipped: &[bool],
+) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let c = reflection_constant(truth.g());
+    truth
+        .b()
+        .columns()
+        .zip(truth.tau())
+        .map(|(bl, &tau)| {
+            let mut col = vec![0.0; bl.len()];
+            let mut tau = tau;
+            for (i, (&j, &flip)) in pairing.iter().zip(flipped).enumerate() {
+                col[j] = if flip { -bl[i] } else { bl[i] };
+                if flip {
+                    tau += c * bl[i];
+                }
+            }
+            (col, tau)
+        })
+        .unzip()
+}
+
+/// The constant c with `g(−t) = c − g(t)`.
+fn reflection_constant(g: Activation) -> f64 {
+    match g {
+        Activation::Tanh => 0.0,
+        Activation::Sigmoid => 1.0,
+    }
 }
 
 /// The ground-truth-free certificate (paper-spec §10): the relative error of `f̂` on fresh
@@ -154,4 +336,143 @@ pub fn certify(
         points: n,
         certified: err.rel_l2 < threshold,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{RunOptions, compare_with_truth};
+    use nnid_nn_model::teacher::TeacherConfig;
+
+    /// Identified neuron `PERM[i]` is true first-layer neuron i; `PERM2[l]` likewise for the
+    /// second layer.
+    const PERM: [usize; 5] = [2, 0, 4, 1, 3];
+    const FLIP: [usize; 2] = [0, 3];
+    const PERM2: [usize; 3] = [1, 2, 0];
+
+    fn teacher(act: Activation) -> Network {
+        TeacherConfig::new(8, 5, 3)
+            .activation(act)
+            .seed(11)
+            .generate()
+            .unwrap()
+    }
+
+    /// The copy of `net` with neurons permuted by [`PERM`] and [`PERM2`] and the first-layer
+    /// neurons in [`FLIP`] flipped, τ absorbing g's reflection constant: the same function
+    /// (checked separately, so this construction is not taken on trust).
+    fn symmetric_copy(net: &Network) -> Network {
+        let (d, m0, m1) = (net.input_dim(), net.m0(), net.m1());
+        let sign = |i: usize| if FLIP.contains(&i) { -1.0 } else { 1.0 };
+        let mut a = vec![Vec::new(); m0];
+        let mut theta = vec![0.0; m0];
+        for i in 0..m0 {
+            a[PERM[i]] = net.a().col(i).iter().map(|v| sign(i) * v).collect();
+            theta[PERM[i]] = sign(i) * net.theta()[i];
+        }
+        let mut b = vec![vec![0.0; m0]; m1];
+        let mut tau = vec![0.0; m1];
+        for (l, &k) in PERM2.iter().enumerate() {
+            tau[k] = net.tau()[l];
+            for i in 0..m0 {
+                b[k][PERM[i]] = sign(i) * net.b()[(i, l)];
+                if sign(i) < 0.0 {
+                    tau[k] += reflection_constant(net.g()) * net.b()[(i, l)];
+                }
+            }
+        }
+        let (a, b) = (Mat::from_columns(d, &a), Mat::from_columns(m0, &b));
+        Network::new(a, theta, b, tau, net.g(), net.h()).unwrap()
+    }
+
+    /// A copy of `net` with first-layer neuron `j` turned by 0.2 rad towards a direction
+    /// orthogonal to it: `‖a_j' − a_j‖ = 2 sin 0.1 ≈ 0.2 > 0.05`.
+    fn turn_neuron(net: &Network, j: usize) -> Network {
+        let mut a = net.a().clone();
+        let aj = a.col(j).to_vec();
+        let mut e: Vec<f64> = (0..aj.len())
+            .map(|k| if k == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let proj = dot(&e, &aj);
+        e.iter_mut().zip(&aj).for_each(|(v, w)| *v -= proj * w);
+        nnid_linalg::normalize(&mut e);
+        for (k, v) in a.col_mut(j).iter_mut().enumerate() {
+            *v = 0.2_f64.cos() * aj[k] + 0.2_f64.sin() * e[k];
+        }
+        let (theta, b, tau) = (net.theta().to_vec(), net.b().clone(), net.tau().to_vec());
+        Network::new(a, theta, b, tau, net.g(), net.h()).unwrap()
+    }
+
+    // The copy is an exact symmetry: the same sums in another order, so every error is
+    // rounding (≈ 1e-16 per operation); 1e-12 leaves a wide margin.
+    const EXACT: f64 = 1e-12;
+
+    #[test]
+    fn a_permuted_sign_flipped_copy_matches_exactly() {
+        for act in Activation::ALL {
+            let truth = teacher(act);
+            let copy = symmetric_copy(&truth);
+            let points = uniform_ball(8, 200, 2.0, 5);
+            let err = function_error(&copy, &points, &truth.values(&points));
+            assert!(err.abs_sup < EXACT, "{act}: not a symmetry: {err:?}");
+            let p = parameter_errors(&truth, &copy).unwrap();
+            assert_eq!(p.first_layer_pairing, PERM, "{act}");
+            let flipped: Vec<bool> = (0..5).map(|i| FLIP.contains(&i)).collect();
+            assert_eq!(p.first_layer_flipped, flipped, "{act}");
+            assert_eq!(p.second_layer_pairing, PERM2, "{act}");
+            let worst = p
+                .second_layer_max_error
+                .max(p.theta_max_error)
+                .max(p.tau_max_error);
+            assert!(worst < EXACT, "{act}: {p:?}");
+            assert!(missing_weights(truth.a(), copy.a(), RECOVERY_THRESHOLD).is_empty());
+        }
+    }
+
+    #[test]
+    fn without_the_tau_shift_the_sigmoid_flip_shows_in_tau() {
+        // The shift is what makes τ comparable after a sigmoid flip: dropping it must show.
+        let truth = teacher(Activation::Sigmoid);
+        let copy = symmetric_copy(&truth);
+        let mut tau = vec![0.0; PERM2.len()];
+        for (l, &k) in PERM2.iter().enumerate() {
+            tau[k] = truth.tau()[l];
+        }
+        let (a, theta, b) = (copy.a().clone(), copy.theta().to_vec(), copy.b().clone());
+        let unshifted = Network::new(a, theta, b, tau, copy.g(), copy.h()).unwrap();
+        let p = parameter_errors(&truth, &unshifted).unwrap();
+        assert!(p.tau_max_error > 1e-3, "{p:?}");
+    }
+
+    #[test]
+    fn a_turned_neuron_is_listed_missing() {
+        for act in Activation::ALL {
+            let truth = teacher(act);
+            let turned = turn_neuron(&symmetric_copy(&truth), PERM[3]);
+            let options = RunOptions {
+                test_points: 100,
+                ..RunOptions::default()
+            };
+            let cmp = compare_with_truth(&truth, &turned, &options);
+            assert_eq!(cmp.missing_first_layer, vec![3], "{act}");
+            let p = cmp.parameters.unwrap();
+            assert_eq!(p.first_layer_pairing, PERM, "{act}: still paired");
+            let worst = p
+                .second_layer_max_error
+                .max(p.theta_max_error)
+                .max(p.tau_max_error);
+            assert!(worst < EXACT, "{act}: only a_3 moved: {p:?}");
+        }
+    }
+
+    #[test]
+    fn different_shapes_have_no_parameter_errors() {
+        let truth = teacher(Activation::Tanh);
+        let other = TeacherConfig::new(8, 4, 3).seed(1).generate().unwrap();
+        assert!(parameter_errors(&truth, &other).is_none());
+        assert_eq!(
+            missing_weights(truth.a(), other.a(), RECOVERY_THRESHOLD).len(),
+            5
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The identification report: what every stage did, with honest query counts and times.
 
-use crate::metrics::{Certificate, FunctionError, WeightMatch};
+use crate::metrics::{Certificate, FunctionError, ParameterErrors, WeightMatch};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -51,7 +51,19 @@ pub enum Status {
 pub struct TruthComparison {
     /// First-layer weights a_i against the truth, up to sign and permutation.
     pub first_layer: WeightMatch,
-    /// Entangled weights v_l against the truth (paper pipeline only).
+    /// Indices of the true a_i with no identified first-layer weight within
+    /// [`RECOVERY_THRESHOLD`](crate::metrics::RECOVERY_THRESHOLD)
+    /// (0.05) up to sign: the paper's recovery criterion.
+    pub missing_first_layer: Vec<usize>,
+    /// Errors of B, θ and τ after pairing the neurons up to permutation and the sign
+    /// symmetry; `None` when the identified network's shape or activations differ from the
+    /// truth's.
+    pub parameters: Option<ParameterErrors>,
+    /// Entangled weights v_l against the truth. Always `None` here: no route exposes its
+    /// rank-one candidates v̂ in the report, so neither their errors nor the missing v_l can
+    /// be computed at this point. The paper route records them itself, in the `truth` entry
+    /// of its `rank1` stage details (counts within 0.05 and the indices of the missing a_i
+    /// and v_l among its candidates).
     pub entangled: Option<WeightMatch>,
     /// Errors of f̂ on points uniform in the unit ball.
     pub unit_ball: FunctionError,

@@ -8,6 +8,7 @@ use nnid::routes::gradient::RouteG;
 use nnid::routes::paper::Pipeline;
 use nnid::routes::saturation::RouteS;
 use nnid::{Architecture, Outcome, Route, RunOptions, Status, identify};
+use nnid_attribution::CorrelationCriterion;
 use nnid_linalg::BackendKind;
 use nnid_nn_model::{Activation, Framing, Network, NetworkOracle, Oracle, SubprocessOracle};
 use std::path::PathBuf;
@@ -35,6 +36,15 @@ pub(crate) enum Solver {
     Pga,
 }
 
+/// The attribution strategies of the paper pipeline (step 4: first layer or entangled).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AttributionArg {
+    /// Drift criterion: second-centre Hessian subspaces (the measured best; default).
+    Drift,
+    /// The paper's correlation criterion s_k = Σ_{j≠k} ⟨w_k, w_j⟩².
+    Correlation,
+}
+
 /// Options shared by `identify` and `demo`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct MethodArgs {
@@ -47,6 +57,9 @@ pub(crate) struct MethodArgs {
     /// Rank-one solver of the paper pipeline.
     #[arg(long, value_enum, default_value_t = Solver::Spm)]
     pub solver: Solver,
+    /// Attribution of the paper pipeline (docs/results/attribution.md measures both).
+    #[arg(long, value_enum, default_value_t = AttributionArg::Drift)]
+    pub attribution: AttributionArg,
     /// Paper pipeline: skip the Levenberg–Marquardt refinement (the paper alone).
     #[arg(long)]
     pub no_refine: bool,
@@ -117,6 +130,9 @@ pub(crate) fn route(args: &MethodArgs, arch: &Architecture) -> Box<dyn Route> {
                 p = p.with_solver(Box::new(
                     nnid_rank1_recovery::ProjectedGradientAscent::default(),
                 ));
+            }
+            if args.attribution == AttributionArg::Correlation {
+                p = p.with_attribution(Box::new(CorrelationCriterion));
             }
             if args.no_refine {
                 p = p.with_refinement(None);

@@ -1,6 +1,7 @@
 //! The short human report printed after a run.
 
-use nnid::{Report, Status};
+use nnid::metrics::RECOVERY_THRESHOLD;
+use nnid::{Report, Status, TruthComparison};
 
 /// Prints the summary of `report` (to stdout when `to_stdout`, else stderr).
 pub(crate) fn print(report: &Report, to_stdout: bool) {
@@ -47,15 +48,7 @@ fn render(r: &Report) -> String {
         ));
     }
     if let Some(t) = &r.truth {
-        out.push(format!(
-            "against the truth: {}/{} first-layer weights within 1e-4 (max error {:.2e}); rel-L2 {:.2e}, rel-sup {:.2e} on {} points in the unit ball",
-            t.first_layer.found,
-            t.first_layer.errors.len(),
-            t.first_layer.max_error,
-            t.unit_ball.rel_l2,
-            t.unit_ball.rel_sup,
-            t.test_points
-        ));
+        out.extend(truth_lines(t));
     }
     for n in &r.notes {
         out.push(format!("note: {n}"));
@@ -75,4 +68,32 @@ fn render(r: &Report) -> String {
         Status::Failed => "result: FAILED".to_string(),
     });
     out.join("\n")
+}
+
+/// The comparison with the truth: first layer, missing a_i, B/θ/τ and function errors.
+fn truth_lines(t: &TruthComparison) -> Vec<String> {
+    let mut out = vec![format!(
+        "against the truth: {}/{} first-layer weights within 1e-4 (max error {:.2e}); rel-L2 {:.2e}, rel-sup {:.2e} on {} points in the unit ball",
+        t.first_layer.found,
+        t.first_layer.errors.len(),
+        t.first_layer.max_error,
+        t.unit_ball.rel_l2,
+        t.unit_ball.rel_sup,
+        t.test_points
+    )];
+    let missing = if t.missing_first_layer.is_empty() {
+        "none".to_string()
+    } else {
+        format!("i = {:?}", t.missing_first_layer)
+    };
+    out.push(format!(
+        "true first-layer weights a_i with no identified weight within {RECOVERY_THRESHOLD} up to sign: {missing}"
+    ));
+    if let Some(p) = &t.parameters {
+        out.push(format!(
+            "after matching neurons up to permutation and sign: max ‖b̂_l − b_l‖ {:.2e}, max |θ̂ − θ| {:.2e}, max |τ̂ − τ| {:.2e}",
+            p.second_layer_max_error, p.theta_max_error, p.tau_max_error
+        ));
+    }
+    out
 }
