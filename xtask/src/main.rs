@@ -23,7 +23,6 @@
 mod bench;
 mod compare;
 mod flags;
-mod plot;
 mod probe;
 mod reproduce;
 mod results;
