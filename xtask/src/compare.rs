@@ -10,12 +10,14 @@
 //! differ by δ; each rank-one weight error by δ + √ε (a maximiser of a smooth objective
 //! evaluated in floating point is located to about √ε), and a weight counts as found in
 //! one backend and not the other only if its error is within that of the 0.05 threshold.
+//! The attribution labels each candidate first-layer or entangled; its accuracy (candidates
+//! labelled as the kind of their nearest true weight) is a count, so any difference in it,
+//! or in the number of candidates labelled, is a disagreement.
 //! The fit and the route end in a certificate, which resolves f̂ to 1e-9: they disagree
 //! when their success differs, or when both succeed with relative errors further apart
 //! than that.
 
 use crate::flags::CompareArgs;
-use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Backends, Header, command_line};
 use crate::results::{
     at, group_by, kind, num, ok, parameters, seed, size, size_label, spec_len, text,
@@ -24,6 +26,7 @@ use crate::run::{Runner, partial_note, work_dir};
 use crate::stats::{median, min_max, pct, rate, sci, secs};
 use crate::table::Table;
 use anyhow::{Result, bail};
+use nnid_plot::{Panel, Series, write_svg};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,7 +41,14 @@ pub(crate) const C_SPREAD: f64 = 64.0;
 pub(crate) const CERTIFICATE_RESOLUTION: f64 = 1e-9;
 
 /// The stages of the comparison, in table order.
-pub(crate) const STAGES: [&str; 5] = ["hessians", "subspace", "rank1", "fit", "route"];
+pub(crate) const STAGES: [&str; 6] = [
+    "hessians",
+    "subspace",
+    "rank1",
+    "attribution",
+    "fit",
+    "route",
+];
 
 fn stage_title(stage: &str) -> &'static str {
     match stage {
@@ -47,6 +57,9 @@ fn stage_title(stage: &str) -> &'static str {
         }
         "subspace" => "Step 2: subspace SVD (stacked svec Hessians, K = m0 + m1)",
         "rank1" => "Step 3: rank-one candidates (subspace power method)",
+        "attribution" => {
+            "Step 4: attribution of the rank-one candidates (drift criterion, probe Hessians at 10 far centres)"
+        }
         "fit" => {
             "Step 5: penalised Levenberg–Marquardt fit from a perturbed teacher (δ = 0.05, N = 4P)"
         }
@@ -57,7 +70,7 @@ fn stage_title(stage: &str) -> &'static str {
 /// The kind of trial a stage's numbers come from.
 fn source_kind(stage: &str) -> &'static str {
     match stage {
-        "hessians" | "subspace" | "rank1" => "stages",
+        "hessians" | "subspace" | "rank1" | "attribution" => "stages",
         "fit" => "fit",
         _ => "route",
     }
@@ -69,6 +82,7 @@ pub(crate) fn stage_time(stage: &str, r: &Value) -> Option<f64> {
         "hessians" => num(r, "result.hessians.seconds"),
         "subspace" => num(r, "result.subspace.seconds"),
         "rank1" => num(r, "result.rank1.seconds"),
+        "attribution" => num(r, "result.attribution.seconds"),
         _ => num(r, "result.seconds"),
     }
 }
@@ -77,6 +91,11 @@ fn errors(r: &Value, path: &str) -> Vec<Option<f64>> {
     at(r, path)
         .and_then(Value::as_array)
         .map_or_else(Vec::new, |a| a.iter().map(Value::as_f64).collect())
+}
+
+/// A count of the attribution stage of a record (`candidates`, `correct`, …).
+fn labels(r: &Value, key: &str) -> Option<u64> {
+    at(r, &format!("result.attribution.{key}")).and_then(Value::as_u64)
 }
 
 /// The expected spread δ of a `stages` trial (module docs), from the reference's spectrum.
@@ -187,6 +206,15 @@ pub(crate) fn disagreement(stage: &str, reference: &Value, other: &Value) -> Opt
             }
             None
         }
+        "attribution" => {
+            let (na, nb) = (
+                labels(reference, "candidates")?,
+                labels(other, "candidates")?,
+            );
+            let (ca, cb) = (labels(reference, "correct")?, labels(other, "correct")?);
+            (na != nb || ca != cb)
+                .then(|| format!("labelled correctly: {ca} of {na} vs {cb} of {nb}"))
+        }
         _ => {
             let success = |r: &Value| match stage {
                 "fit" => {
@@ -260,6 +288,38 @@ fn accuracy(stage: &str, recs: &[&Value]) -> (Vec<&'static str>, Vec<String>) {
                 ],
             )
         }
+        "attribution" => {
+            let teachers = recs
+                .iter()
+                .filter(|r| labels(r, "correct") == labels(r, "candidates"))
+                .count();
+            let ran = recs
+                .iter()
+                .filter(|r| text(r, "result.attribution.strategy").is_some_and(|s| s != "none"))
+                .count();
+            (
+                vec![
+                    "strategy ran (> m0 candidates)",
+                    "labelled correctly",
+                    "v_l labelled correctly",
+                    "teachers without error",
+                    "probe queries (median)",
+                ],
+                vec![
+                    rate(ran, recs.len()),
+                    rate(
+                        sum("result.attribution.correct"),
+                        sum("result.attribution.candidates"),
+                    ),
+                    rate(
+                        sum("result.attribution.entangled_correct"),
+                        sum("result.attribution.entangled"),
+                    ),
+                    rate(teachers, recs.len()),
+                    crate::stats::count(median(&col("result.attribution.queries"))),
+                ],
+            )
+        }
         "fit" => (
             vec![
                 "rel-L2 of f̂ (median)",
@@ -297,7 +357,9 @@ fn spec(sizes: &[[usize; 3]], trials: u64, backends: &[&str], max_fit_params: us
     let mut grids = Vec::new();
     for &s in sizes {
         let base = |experiment: Value| json!({"experiments": [experiment], "sizes": [s], "seeds": {"from": 1, "count": trials}, "backends": backends});
-        grids.push(base(json!({"kind": "stages", "stencil": "forward"})));
+        grids.push(base(
+            json!({"kind": "stages", "stencil": "forward", "attribution": true}),
+        ));
         if parameters(s) <= max_fit_params {
             grids.push(base(json!({"kind": "fit", "test_points": 10_000})));
         }
@@ -336,7 +398,9 @@ pub(crate) fn run(root: &Path, args: &CompareArgs) -> Result<()> {
     let records: Vec<Value> = records
         .into_iter()
         .filter(|r| {
-            sizes.contains(&size(r))
+            // `stages` trials from before the attribution was measured are other trials.
+            (kind(r) != "stages" || crate::results::flag(r, "trial.experiment.attribution"))
+                && sizes.contains(&size(r))
                 && (1..=args.trials).contains(&seed(r))
                 && backends
                     .available
@@ -388,7 +452,7 @@ pub(crate) fn report(
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "\nEach size is (d, m0, m1) = (d, d/2, d/4); teachers from the generic family (unit Gaussian a_i and b_l, sign-balanced B, θ, τ ~ U[−0.5, 0.5], tanh), seeds 1…N, the same for every backend. Times are wall times of the stage alone on this shared 2-core machine: compare backends within one table, not across runs. *Spread* is min–max over the trials; *× fastest* is the backend's median time over the fastest backend's median at that size. The Hessian sampling does not call the backend at all (its times differ by noise only, and its results must agree exactly): it is listed because it is step 1 of every backend's pipeline. The fit runs only for P ≤ {max_fit_params} parameters (each LM iteration costs N·P² with N = 4P).\n\n\
+        "\nEach size is (d, m0, m1) = (d, d/2, d/4); teachers from the generic family (unit Gaussian a_i and b_l, sign-balanced B, θ, τ ~ U[−0.5, 0.5], tanh), seeds 1…N, the same for every backend. Times are wall times of the stage alone on this shared 2-core machine: compare backends within one table, not across runs. *Spread* is min–max over the trials; *× fastest* is the backend's median time over the fastest backend's median at that size. The Hessian sampling does not call the backend at all (its times differ by noise only, and its results must agree exactly): it is listed because it is step 1 of every backend's pipeline. The attribution (step 4) labels the rank-one candidates of the same trial with the pipeline's drift criterion: its probe samples Hessians around 10 far centres (no backend) and takes an SVD at each (the backend); *labelled correctly* counts the candidates labelled as the kind (a_i or v_l) of their nearest true weight. With at most m0 candidates the pipeline labels them all a_i without running the strategy (no probe, no time): *strategy ran* counts the trials where it did. The fit runs only for P ≤ {max_fit_params} parameters (each LM iteration costs N·P² with N = 4P).\n\n\
          Disagreements are flagged per trial against the reference backend ({}) with the bound expected from ε and that trial's spectral gap (see `xtask/src/compare.rs`): δ = {C_SPREAD}·ε·√n·σ₁/(s_K − s_K+1) for the subspace (n = d(d+1)/2), δ + √ε for each rank-one weight error, and the certificate's resolution 1e-9 for the fit and the route.",
         backends.first().unwrap_or(&"faer")
     );
@@ -399,7 +463,8 @@ pub(crate) fn report(
             .iter()
             .filter(|r| {
                 kind(r) == source_kind(stage)
-                    && (stage != "rank1" || at(r, "result.rank1").is_some_and(|v| !v.is_null()))
+                    && (!matches!(stage, "rank1" | "attribution")
+                        || at(r, &format!("result.{stage}")).is_some_and(|v| !v.is_null()))
             })
             .collect();
         if recs.is_empty() {
@@ -513,8 +578,7 @@ pub(crate) fn report(
                 .into_iter()
                 .map(|(b, p)| Series::line(b, p))
                 .collect(),
-            vlines: vec![],
-            y_range: None,
+            ..Panel::default()
         });
     }
     let _ = writeln!(md, "\n## Disagreements beyond the expected spread\n");
@@ -609,7 +673,8 @@ mod tests {
             "result": {
                 "hessians": {"seconds": 0.1, "fd_error_median": 1e-5, "queries": 6930},
                 "subspace": {"seconds": 0.01, "dim": 2, "rows": 210, "singular_values": svals, "distance": distance, "gap_ratio": 2.0},
-                "rank1": {"seconds": 0.02, "a_found": 1, "v_found": 0, "a_errors": [a_err, null], "v_errors": [null]}
+                "rank1": {"seconds": 0.02, "a_found": 1, "v_found": 0, "a_errors": [a_err, null], "v_errors": [null]},
+                "attribution": {"seconds": 0.03, "queries": 34650, "strategy": "drift", "candidates": 2, "correct": 2, "entangled": 1, "entangled_correct": 1}
             }
         })
     }
@@ -644,6 +709,14 @@ mod tests {
             disagreement("rank1", &reference, &far)
                 .unwrap()
                 .contains("a_0")
+        );
+        assert_eq!(disagreement("attribution", &reference, &far), None);
+        let mut mislabelled = close.clone();
+        mislabelled["result"]["attribution"]["correct"] = json!(1);
+        assert!(
+            disagreement("attribution", &reference, &mislabelled)
+                .unwrap()
+                .contains("labelled correctly: 2 of 2 vs 1 of 2")
         );
         let bad_sv = stages_record("lapack", 1, 0.1, 0.01, &[10.0, 5.1, 1.0]);
         assert!(
@@ -680,11 +753,16 @@ mod tests {
         assert!(body.markdown.contains("## Step 1"));
         assert!(body.markdown.contains("## Step 2"));
         assert!(body.markdown.contains("## Step 3"));
+        assert!(body.markdown.contains("## Step 4"));
+        assert!(
+            body.markdown
+                .contains("| 1/1 (100 %) | 2/2 (100 %) | 1/1 (100 %) | 1/1 (100 %) | 34,650 |")
+        );
         assert!(
             body.markdown
                 .contains("- subspace, (20,10,5) seed 1, nalgebra")
         );
         assert!(body.markdown.contains("| (20,10,5) | nalgebra | 1/1 |"));
-        assert_eq!(body.panels.len(), 3);
+        assert_eq!(body.panels.len(), 4);
     }
 }

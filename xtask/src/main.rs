@@ -24,7 +24,6 @@
 mod bench;
 mod compare;
 mod flags;
-mod plot;
 mod probe;
 mod reproduce;
 mod results;

@@ -16,7 +16,6 @@
 //! `--quick` keeps one size, two teachers and fewer points per sweep (CI).
 
 use crate::flags::{ReproduceArgs, parse_sizes};
-use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Header, command_line};
 use crate::results::{
     at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len,
@@ -26,6 +25,7 @@ use crate::run::{Runner, partial_note, work_dir};
 use crate::stats::{count, median, min_max, pct, rate, sci, secs};
 use crate::table::Table;
 use anyhow::Result;
+use nnid_plot::{Panel, Series, write_svg};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -406,22 +406,14 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
         .map(|&s| (s[0] as f64, parameters(s) as f64))
         .collect();
     let mut series = vec![
-        Series {
-            name: "paper's Hessian budget".into(),
-            points: budget,
-            markers_only: true,
-        },
-        Series {
-            name: "parameters P".into(),
-            points: params,
-            markers_only: true,
-        },
+        Series::markers("paper's Hessian budget", budget),
+        Series::markers("parameters P", params),
     ];
-    series.extend(query_series.into_iter().map(|(n, p)| Series {
-        name: format!("{n} (measured)"),
-        points: p,
-        markers_only: true,
-    }));
+    series.extend(
+        query_series
+            .into_iter()
+            .map(|(n, p)| Series::markers(format!("{n} (measured)"), p)),
+    );
     vec![Panel {
         title: "Queries per identification (generic, tanh)".into(),
         x_label: "d".into(),
@@ -429,8 +421,7 @@ fn main_tables(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Fact
         log_x: false,
         log_y: true,
         series,
-        vlines: vec![],
-        y_range: None,
+        ..Panel::default()
     }]
 }
 
@@ -677,8 +668,8 @@ fn eps_sweep(records: &[Value], plan: &Plan, md: &mut String, facts: &mut Facts)
         log_x: true,
         log_y,
         series,
-        vlines: vec![],
         y_range: (y == "fraction").then_some((0.0, 1.0)),
+        ..Panel::default()
     };
     vec![
         panel(

@@ -12,7 +12,6 @@
 //! first phase). Both append to `target/xtask/robust.jsonl` and resume.
 
 use crate::flags::{RobustArgs, parse_sizes};
-use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Header, command_line};
 use crate::results::{
     at, flag, group_by, kind, num, ok, paper_budget, parameters, seed, size, size_label, spec_len,
@@ -22,6 +21,7 @@ use crate::run::{Ended, Runner, partial_note, work_dir};
 use crate::stats::{count, median, rate, sci, secs};
 use crate::table::Table;
 use anyhow::{Result, bail};
+use nnid_plot::{Panel, Series, write_svg};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -353,8 +353,7 @@ pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Pan
                 Series::line(m, pts)
             })
             .collect(),
-        vlines: vec![],
-        y_range: None,
+        ..Panel::default()
     };
     (md, vec![panel])
 }

@@ -13,12 +13,12 @@
 //! `target/xtask/scale.jsonl`; a rerun resumes.
 
 use crate::flags::{ScaleArgs, parse_sizes};
-use crate::plot::{Panel, Series, write_svg};
 use crate::probe::{Header, command_line};
 use crate::run::{Runner, interrupted, read_records, work_dir};
 use crate::stats::{count, median, rate, sci, secs};
 use crate::table::Table;
 use anyhow::{Context, Result};
+use nnid_plot::{Panel, Series, write_svg};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

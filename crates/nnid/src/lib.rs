@@ -12,6 +12,7 @@ mod error;
 pub mod experiment;
 mod identify;
 pub mod metrics;
+pub mod plot;
 mod progress;
 mod report;
 pub mod routes;

@@ -157,6 +157,52 @@ pub fn greedy_pairing(
     pairing
 }
 
+/// How a first-layer/entangled split of rank-one candidates (paper step 4) compares with the
+/// truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct LabelAccuracy {
+    /// Candidates labelled.
+    pub candidates: usize,
+    /// Candidates labelled as the kind of their nearest true weight.
+    pub correct: usize,
+    /// Candidates whose nearest true weight is an entangled weight v_l.
+    pub entangled: usize,
+    /// Of those, the ones labelled entangled.
+    pub entangled_correct: usize,
+}
+
+/// Scores a split of the columns of `candidates` against the truth: a candidate's true kind
+/// is that of its nearest true weight up to sign (largest `|cos|` over the columns of the
+/// first-layer weights `a` and the entangled weights `v`; a tie goes to `a`). The candidates
+/// listed in `first_layer` are labelled a_i, all others v_l.
+pub fn label_accuracy(a: &Mat, v: &Mat, candidates: &Mat, first_layer: &[usize]) -> LabelAccuracy {
+    let (ua, uv) = (unit_columns(a), unit_columns(v));
+    let best = |truth: &[Vec<f64>], w: &[f64]| -> f64 {
+        truth
+            .iter()
+            .map(|t| dot(t, w).abs())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let mut acc = LabelAccuracy {
+        candidates: candidates.ncols(),
+        correct: 0,
+        entangled: 0,
+        entangled_correct: 0,
+    };
+    for (k, w) in unit_columns(candidates).iter().enumerate() {
+        let truly_entangled = best(&uv, w) > best(&ua, w);
+        let labelled_entangled = !first_layer.contains(&k);
+        if truly_entangled == labelled_entangled {
+            acc.correct += 1;
+        }
+        if truly_entangled {
+            acc.entangled += 1;
+            acc.entangled_correct += usize::from(labelled_entangled);
+        }
+    }
+    acc
+}
+
 /// `min(‖u − w‖, ‖u + w‖)`.
 pub fn sign_free_distance(u: &[f64], w: &[f64]) -> f64 {
     let minus: f64 = u.iter().zip(w).map(|(a, b)| (a - b) * (a - b)).sum();
@@ -341,6 +387,30 @@ pub fn certify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels_are_scored_by_the_nearest_true_weight() {
+        // a = e1, e2; v ∝ e1 + e2 + e3 (in R^3). Candidates: −e2, v, e1 (signs do not matter).
+        let a = Mat::from_columns(3, &[vec![1.0, 0.0, 0.0], vec![0.0, 1.0, 0.0]]);
+        let v = Mat::from_columns(3, &[vec![1.0, 1.0, 1.0]]);
+        let s = 1.0 / 3f64.sqrt();
+        let c = Mat::from_columns(
+            3,
+            &[vec![0.0, -1.0, 0.0], vec![s, s, s], vec![1.0, 0.0, 0.01]],
+        );
+        let right = label_accuracy(&a, &v, &c, &[0, 2]);
+        assert_eq!(
+            right,
+            LabelAccuracy {
+                candidates: 3,
+                correct: 3,
+                entangled: 1,
+                entangled_correct: 1
+            }
+        );
+        let wrong = label_accuracy(&a, &v, &c, &[0, 1]);
+        assert_eq!((wrong.correct, wrong.entangled_correct), (1, 0));
+    }
     use crate::{RunOptions, compare_with_truth};
     use nnid_nn_model::teacher::TeacherConfig;
 

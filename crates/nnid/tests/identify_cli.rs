@@ -307,3 +307,123 @@ fn the_attribution_flag_selects_the_papers_correlation_criterion() {
         "correlation"
     );
 }
+
+/// Whether `text` looks like a complete SVG document with something drawn in it.
+fn is_svg_with_marks(text: &str) -> bool {
+    let head = text.trim_start();
+    (head.starts_with("<svg") || head.starts_with("<?xml"))
+        && text.trim_end().ends_with("</svg>")
+        && ["<path", "<polyline", "<circle"]
+            .iter()
+            .any(|m| text.contains(m))
+}
+
+fn small_teacher(dir: &std::path::Path) -> PathBuf {
+    let teacher = TeacherConfig::new(10, 6, 3).seed(4).generate().unwrap();
+    let net_path = dir.join("t.json");
+    teacher.write_json(&net_path).unwrap();
+    net_path
+}
+
+#[test]
+fn plot_writes_the_spectrum_objectives_and_stages_of_a_paper_run() {
+    let dir = scratch("plot-paper");
+    let net_path = small_teacher(&dir);
+    let plots = dir.join("plots/nested"); // created by nnid
+    let out = run(&[
+        "identify",
+        "--network",
+        net_path.to_str().unwrap(),
+        "--method",
+        "paper",
+        "--allow-partial",
+        "--no-refine",
+        "--quiet",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+        "--plot",
+        plots.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    for name in ["stages.svg", "spectrum.svg", "objectives.svg"] {
+        let path = plots.join(name);
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}; stderr: {stderr}", path.display()));
+        assert!(is_svg_with_marks(&text), "{name} is not a drawn SVG");
+        assert!(text.contains("<desc>Produced by `nnid identify"), "{name}");
+        assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+    }
+    let spectrum = std::fs::read_to_string(plots.join("spectrum.svg")).unwrap();
+    assert!(spectrum.contains("K = m0 + m1 = 9"), "the cut is named");
+    let stages = std::fs::read_to_string(plots.join("stages.svg")).unwrap();
+    for stage in [
+        "hessians",
+        "subspace",
+        "rank1",
+        "attribution",
+        "fit",
+        "certificate",
+    ] {
+        assert!(stages.contains(stage), "no bar label for {stage}");
+    }
+}
+
+#[test]
+fn plot_writes_only_the_stage_chart_for_a_route_without_spectrum() {
+    let dir = scratch("plot-saturation");
+    let net_path = small_teacher(&dir);
+    let plots = dir.join("plots");
+    let out = run(&[
+        "identify",
+        "--network",
+        net_path.to_str().unwrap(),
+        "--method",
+        "saturation",
+        "--allow-partial",
+        "--quiet",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+        "--plot",
+        plots.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.code().is_some_and(|c| c != 1), "{stderr}");
+    let text = std::fs::read_to_string(plots.join("stages.svg")).unwrap();
+    assert!(is_svg_with_marks(&text));
+    assert!(!plots.join("spectrum.svg").exists() && !plots.join("objectives.svg").exists());
+    assert!(
+        stderr.contains("plots written") && !stderr.contains("spectrum.svg"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_unwritable_plot_directory_is_one_clear_line_before_the_run() {
+    let dir = scratch("plot-bad");
+    let net_path = small_teacher(&dir);
+    // A directory cannot be created under a regular file (whoever runs the test).
+    let blocker = dir.join("file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let out = run(&[
+        "identify",
+        "--network",
+        net_path.to_str().unwrap(),
+        "--method",
+        "paper",
+        "--quiet",
+        "--out",
+        dir.join("x.json").to_str().unwrap(),
+        "--plot",
+        blocker.join("plots").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("nnid: error: creating the directory") && stderr.contains("plots"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+    assert!(!dir.join("x.json").exists(), "no run happened");
+}

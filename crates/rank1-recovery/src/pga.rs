@@ -263,6 +263,7 @@ impl Rank1Solver for ProjectedGradientAscent {
         let candidates = finalize(la, &dense, runs);
         Ok(Rank1Report {
             solver: NAME,
+            accept: cfg.accept,
             candidates,
             starts,
             rejected,

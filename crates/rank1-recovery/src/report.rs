@@ -44,6 +44,9 @@ impl Rejections {
 pub struct Rank1Report {
     /// The solver's name.
     pub solver: &'static str,
+    /// The acceptance threshold on F = Φ² the solver applied: a run became a candidate only
+    /// when its final F reached it.
+    pub accept: f64,
     /// Accepted candidates, highest objective first, at most the number asked for.
     pub candidates: Vec<Candidate>,
     /// Random starts drawn.

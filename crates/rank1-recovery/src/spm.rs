@@ -250,6 +250,7 @@ impl Rank1Solver for SubspacePowerMethod {
         );
         Ok(Rank1Report {
             solver: NAME,
+            accept: cfg.accept,
             candidates,
             starts,
             rejected,

@@ -1,6 +1,6 @@
 //! `nnid demo`: the main job on a built-in default.
 
-use super::identify::{MethodArgs, exit_code, run_route};
+use super::identify::{MethodArgs, exit_code, run_route, write_plots};
 use anyhow::Result;
 use nnid::Architecture;
 use nnid_nn_model::NetworkOracle;
@@ -37,5 +37,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let oracle = NetworkOracle::new(teacher.clone());
     let outcome = run_route(&oracle, &arch, &args.method, Some(&teacher))?;
     super::summary::print(&outcome.report, true);
+    write_plots(&outcome.report, &args.method)?;
     Ok(exit_code(&outcome, args.method.allow_partial))
 }

@@ -7,7 +7,7 @@ use nnid::routes::auto::Auto;
 use nnid::routes::gradient::RouteG;
 use nnid::routes::paper::Pipeline;
 use nnid::routes::saturation::RouteS;
-use nnid::{Architecture, Outcome, Route, RunOptions, Status, identify};
+use nnid::{Architecture, Outcome, Report, Route, RunOptions, Status, identify};
 use nnid_attribution::CorrelationCriterion;
 use nnid_linalg::BackendKind;
 use nnid_nn_model::{Activation, Framing, Network, NetworkOracle, Oracle, SubprocessOracle};
@@ -73,6 +73,11 @@ pub(crate) struct MethodArgs {
     /// No progress on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Write SVG plots of the run into this directory (created if missing): queries and
+    /// time per stage, and with the paper method the Hessian spectrum and the rank-one
+    /// objectives.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 /// Arguments of `nnid identify`.
@@ -152,6 +157,10 @@ pub(crate) fn run_route(
 ) -> Result<Outcome> {
     let kind: BackendKind = args.backend.parse()?;
     let la = kind.linalg()?;
+    if let Some(dir) = &args.plot {
+        // Before the run, so that a bad directory does not cost a whole identification.
+        nnid::plot::create_dir(dir)?;
+    }
     let route = route(args, arch);
     let options = RunOptions {
         seed: args.seed,
@@ -167,6 +176,22 @@ pub(crate) fn run_route(
         &bars,
         truth,
     ))
+}
+
+/// With `--plot DIR`: writes the run's plots and says which files were written.
+pub(crate) fn write_plots(report: &Report, args: &MethodArgs) -> Result<()> {
+    let Some(dir) = &args.plot else {
+        return Ok(());
+    };
+    let program = std::env::args().skip(1).collect::<Vec<_>>().join(" ");
+    let files = nnid::plot::write_report_plots(report, dir, &format!("nnid {program}"))?;
+    if files.is_empty() {
+        eprintln!("nnid: no plots written: the run recorded no stage");
+    } else {
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        eprintln!("nnid: plots written: {}", names.join(", "));
+    }
+    Ok(())
 }
 
 /// The exit code of an outcome: 0 certified (or any network with --allow-partial), 2 not
@@ -242,5 +267,6 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         ),
     }
     super::summary::print(&outcome.report, false);
+    write_plots(&outcome.report, &args.method)?;
     Ok(exit_code(&outcome, args.method.allow_partial))
 }

@@ -7,9 +7,10 @@
 //! a [`TrialRecord`]: the trial, its key, whether it ran, its wall time and its result. The
 //! experiments:
 //!
-//! - [`stages`]: the paper's steps 1–3, each timed and compared with the truth (finite-
-//!   difference error of the Hessians, `‖P_W − P_Ŵ‖` and the spectrum, the rank-one
-//!   candidates against a_i and v_l);
+//! - [`stages`]: the paper's steps 1–3 (and 4 on request), each timed and compared with the
+//!   truth (finite-difference error of the Hessians, `‖P_W − P_Ŵ‖` and the spectrum, the
+//!   rank-one candidates against a_i and v_l, the share of candidates the attribution labels
+//!   correctly);
 //! - [`fit`]: the norm-penalised LM from a perturbed teacher;
 //! - [`route`]: a whole identification through [`crate::identify`] (any method), with the
 //!   success criterion of issue 7;
@@ -316,22 +317,61 @@ mod tests {
                 ..student_baseline::StudentParams::new(200)
             }),
         ];
-        let backend = BackendKind::default_compiled()
-            .expect("a compiled backend")
-            .name()
-            .to_string();
         for experiment in experiments {
-            let trial = Trial {
-                experiment,
-                size: [6, 3, 2],
-                activation: Activation::Tanh,
-                family: Family::default(),
-                seed: 1,
-                backend: backend.clone(),
-            };
+            let trial = tiny_trial(experiment);
             let rec = run_trial(&trial);
             assert!(rec.ok, "{}: {:?}", trial.label(), rec.error);
             assert!(rec.result.is_object(), "{}", trial.label());
         }
+    }
+
+    /// A trial on the (6, 3, 2) tanh teacher of seed 1, on the default backend.
+    fn tiny_trial(experiment: Experiment) -> Trial {
+        Trial {
+            experiment,
+            size: [6, 3, 2],
+            activation: Activation::Tanh,
+            family: Family::default(),
+            seed: 1,
+            backend: BackendKind::default_compiled()
+                .expect("a compiled backend")
+                .name()
+                .to_string(),
+        }
+    }
+
+    #[test]
+    fn stages_with_attribution_score_the_labels_against_the_truth() {
+        let params = stages::StagesParams {
+            attribution: true,
+            ..stages::StagesParams::default()
+        };
+        let rec = run_trial(&tiny_trial(Experiment::Stages(params.clone())));
+        assert!(rec.ok, "{:?}", rec.error);
+        let a = &rec.result["attribution"];
+        let n = a["candidates"].as_u64().unwrap();
+        let correct = a["correct"].as_u64().unwrap();
+        assert_eq!(
+            n,
+            rec.result["rank1"]["candidates"].as_u64().unwrap().min(5),
+            "{a}"
+        );
+        assert!(correct <= n && a["entangled_correct"].as_u64() <= a["entangled"].as_u64());
+        assert!(a["strategy"].is_string() && a["seconds"].as_f64().unwrap() >= 0.0);
+        // Off by default, and then left out of the key and the result.
+        let plain = tiny_trial(Experiment::Stages(stages::StagesParams::default()));
+        assert!(!plain.key().contains("attribution"));
+        assert!(
+            tiny_trial(Experiment::Stages(params.clone()))
+                .key()
+                .contains("\"attribution\":true")
+        );
+        assert!(run_trial(&plain).result.get("attribution").is_none());
+        // The attribution labels rank-one candidates: without them it is a clear error.
+        let rec = run_trial(&tiny_trial(Experiment::Stages(stages::StagesParams {
+            rank1: false,
+            ..params
+        })));
+        assert!(!rec.ok && rec.error.unwrap().contains("attribution"));
     }
 }

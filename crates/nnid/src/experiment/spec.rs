@@ -30,10 +30,11 @@ impl Experiment {
     pub fn label(&self) -> String {
         match self {
             Self::Stages(p) => format!(
-                "stages(m_X×{}, ε={:e}, r={})",
+                "stages(m_X×{}, ε={:e}, r={}{})",
                 p.mx_factor,
                 p.eps(),
-                p.radius
+                p.radius,
+                if p.attribution { ", attribution" } else { "" }
             ),
             Self::Fit(p) => format!("fit(δ={})", p.perturbation),
             Self::Route(p) => format!("route({})", p.label()),

@@ -1,16 +1,20 @@
-//! The paper's steps 1–3 on one teacher, each stage timed on its own and compared with the
+//! The paper's steps 1–4 on one teacher, each stage timed on its own and compared with the
 //! truth: finite-difference Hessians (against the exact ones), the subspace Ŵ (against
-//! W = span{a_i a_iᵀ, v_l v_lᵀ}), and the rank-one candidates (against a_i and v_l).
+//! W = span{a_i a_iᵀ, v_l v_lᵀ}), the rank-one candidates (against a_i and v_l) and, when
+//! asked for, their attribution (each label against the kind of the candidate's nearest
+//! true weight).
 //!
 //! The stages are the ones [`crate::routes::paper::Pipeline::paper`] uses, with the same
-//! seeds (`seed` for the Hessians, `seed + 1` for the rank-one search), so a `stages` trial
-//! sees exactly what the pipeline's first three stages see.
+//! seeds (`seed` for the Hessians, `seed + 1` for the rank-one search, `seed + 2` for the
+//! attribution), so a `stages` trial sees exactly what the pipeline's first four stages see.
 
 use super::{ExperimentError, timed};
-use crate::metrics::match_weights;
+use crate::Architecture;
+use crate::metrics::{LabelAccuracy, label_accuracy, match_weights};
+use crate::routes::paper::Pipeline;
 use nnid_fd_hessian::{CentralStencil, ForwardStencil, HessianSampler, SamplingConfig, Stencil};
 use nnid_linalg::Linalg;
-use nnid_nn_model::{Network, NetworkOracle};
+use nnid_nn_model::{Network, NetworkOracle, Oracle};
 use nnid_rank1_recovery::{ProjectedGradientAscent, Rank1Solver, SubspacePowerMethod};
 use nnid_subspace::{
     StackedSvd, SubspaceEstimator, distance, model_subspace, model_weights, weight_distances,
@@ -60,6 +64,10 @@ fn default_true() -> bool {
     true
 }
 
+fn is_false(b: &bool) -> bool {
+    !b
+}
+
 /// Settings of a `stages` trial. Defaults are the paper's (§2–§4): forward differences with
 /// ε = 1e-5, m_X = 2(m0 + m1) points on the unit sphere, the subspace power method.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -81,6 +89,11 @@ pub struct StagesParams {
     /// The rank-one solver.
     #[serde(default)]
     pub solver: SolverKind,
+    /// Whether to run step 4 (attribution, the pipeline's default strategy and probe) after
+    /// the rank-one stage. Off by default (its probe Hessians cost many queries); left out
+    /// of the trial key when off, so older results files keep their keys.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub attribution: bool,
 }
 
 impl Default for StagesParams {
@@ -92,6 +105,7 @@ impl Default for StagesParams {
             mx_factor: 2.0,
             rank1: true,
             solver: SolverKind::Spm,
+            attribution: false,
         }
     }
 }
@@ -191,6 +205,20 @@ pub struct Rank1Stage {
     pub objectives: Vec<f64>,
 }
 
+/// Step 4's measurements.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttributionStage {
+    /// Wall time of the attribution (its probe's sampling and SVDs included).
+    pub seconds: f64,
+    /// Queries of the probe.
+    pub queries: u64,
+    /// The strategy (`none` when at most m0 candidates were found: all are taken as a_i).
+    pub strategy: String,
+    /// The labels against the truth.
+    #[serde(flatten)]
+    pub accuracy: LabelAccuracy,
+}
+
 /// The result of a `stages` trial.
 #[derive(Clone, Debug, Serialize)]
 pub struct StagesResult {
@@ -200,6 +228,9 @@ pub struct StagesResult {
     pub subspace: SubspaceStage,
     /// Step 3, when asked for.
     pub rank1: Option<Rank1Stage>,
+    /// Step 4, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<AttributionStage>,
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -215,16 +246,23 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// Runs steps 1–3 on `teacher` (see the module docs).
+/// Runs steps 1–3 (and 4 when asked for) on `teacher` (see the module docs).
 ///
 /// # Errors
-/// Any stage's error.
+/// Any stage's error; [`ExperimentError::InvalidConfig`] when the attribution is asked for
+/// without the rank-one stage.
 pub fn run(
     la: Linalg<'_>,
     teacher: &Network,
     params: &StagesParams,
     seed: u64,
 ) -> Result<StagesResult, ExperimentError> {
+    if params.attribution && !params.rank1 {
+        return Err(ExperimentError::InvalidConfig {
+            field: "attribution",
+            reason: "the attribution labels the rank-one candidates: it needs `rank1: true`".into(),
+        });
+    }
     let (d, m0, m1) = (teacher.input_dim(), teacher.m0(), teacher.m1());
     let oracle = NetworkOracle::new(teacher.clone());
     let sampler = params.sampler(m0, m1);
@@ -277,6 +315,7 @@ pub fn run(
         v_in_subspace: in_subspace(&v)?,
     };
 
+    let mut candidates = None;
     let rank1 = if params.rank1 {
         let solver = params.solver.build();
         let (rep, seconds) = timed(|| solver.recover(la, &estimate.subspace, seed.wrapping_add(1)));
@@ -284,7 +323,7 @@ pub fn run(
         let vectors = rep.vectors(d);
         let ma = match_weights(&a, &vectors, 0.05);
         let mv = match_weights(&v, &vectors, 0.05);
-        Some(Rank1Stage {
+        let stage = Rank1Stage {
             seconds,
             solver: solver.name().to_string(),
             candidates: vectors.ncols(),
@@ -295,13 +334,45 @@ pub fn run(
             a_errors: ma.errors,
             v_errors: mv.errors,
             objectives: rep.candidates.iter().map(|c| c.objective).collect(),
-        })
+        };
+        candidates = Some(vectors);
+        Some(stage)
     } else {
         None
+    };
+    let attribution = match candidates {
+        Some(found) if params.attribution => {
+            let arch = Architecture {
+                d,
+                m0,
+                m1,
+                g: teacher.g(),
+                h: teacher.h(),
+            };
+            let pipeline = Pipeline::paper(m0, m1);
+            let before = oracle.queries();
+            let (rep, seconds) = timed(|| {
+                pipeline.attribute_candidates(la, &arch, &oracle, &found, seed.wrapping_add(2))
+            });
+            let queries = oracle.queries() - before;
+            let usable = found.leading_columns(found.ncols().min(m0 + m1));
+            let (strategy, first_layer) = match rep? {
+                Some(r) => (r.strategy.to_string(), r.first_layer),
+                None => ("none".to_string(), (0..usable.ncols()).collect()),
+            };
+            Some(AttributionStage {
+                seconds,
+                queries,
+                strategy,
+                accuracy: label_accuracy(&a, &v, &usable, &first_layer),
+            })
+        }
+        _ => None,
     };
     Ok(StagesResult {
         hessians,
         subspace,
         rank1,
+        attribution,
     })
 }

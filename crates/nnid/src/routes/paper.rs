@@ -10,7 +10,8 @@ use super::{Architecture, Route};
 use crate::metrics::{RECOVERY_THRESHOLD, gaussian_points, match_weights, missing_weights};
 use crate::{IdentifyError, StageRunner};
 use nnid_attribution::{
-    Attribution, AttributionContext, AttributionError, SubspaceProbe, default_strategy,
+    Attribution, AttributionContext, AttributionError, AttributionReport, SubspaceProbe,
+    default_strategy,
 };
 use nnid_bias_fit::{
     FitData, PaperFit, ParamFit, PenalisedFitConfig, StudentModel, fit_penalised_lm,
@@ -196,6 +197,7 @@ impl Pipeline {
                 "found": vectors.ncols(),
                 "wanted": arch.m0 + arch.m1,
                 "objective": objective,
+                "objective_threshold": rep.accept.sqrt(),
                 "capped_runs": rep.capped_runs,
                 "starts": rep.starts,
             });
@@ -229,6 +231,43 @@ impl Pipeline {
         Ok(found)
     }
 
+    /// Step 4 alone, as the pipeline runs it: the attribution strategy, with the pipeline's
+    /// probe (its sampler moved to far centres, then its estimator, querying `oracle`), on
+    /// the first min(n, m0 + m1) candidates (the columns of `found`). `None` when there are
+    /// at most m0 of them: the pipeline then takes them all as first-layer weights.
+    ///
+    /// # Errors
+    /// The strategy's error (the probe's sampler and estimator errors included).
+    pub fn attribute_candidates(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        oracle: &dyn Oracle,
+        found: &Mat,
+        seed: u64,
+    ) -> Result<Option<AttributionReport>, IdentifyError> {
+        let usable = found.ncols().min(arch.m0 + arch.m1);
+        if usable <= arch.m0 {
+            return Ok(None);
+        }
+        let probe = PipelineProbe {
+            pipeline: self,
+            oracle,
+            dim: arch.m0 + arch.m1,
+        };
+        let ctx = AttributionContext::new(seed)
+            .with_probe(&probe)
+            .with_activation(arch.g);
+        let rep = self.attribution.attribute(
+            la,
+            &found.leading_columns(usable),
+            arch.m0,
+            arch.m1,
+            &ctx,
+        )?;
+        Ok(Some(rep))
+    }
+
     fn attribute(
         &self,
         la: Linalg<'_>,
@@ -238,20 +277,14 @@ impl Pipeline {
         runner: &mut StageRunner<'_>,
     ) -> Result<(Mat, Mat), IdentifyError> {
         let oracle = runner.oracle;
-        let probe = PipelineProbe {
-            pipeline: self,
-            oracle,
-            dim: arch.m0 + arch.m1,
-        };
         runner.run("attribution", || {
-            let ctx = AttributionContext::new(seed).with_probe(&probe).with_activation(arch.g);
             let usable = found.ncols().min(arch.m0 + arch.m1);
-            let (a_idx, v_idx, details) = if usable > arch.m0 {
-                let rep = self.attribution.attribute(la, &found.leading_columns(usable), arch.m0, arch.m1, &ctx)?;
-                let d = json!({ "strategy": self.attribution.name(), "scores": rep.scores, "first_layer": rep.first_layer, "entangled": rep.entangled });
-                (rep.first_layer, rep.entangled, d)
-            } else {
-                ((0..usable).collect(), Vec::new(), json!({ "strategy": "none: too few candidates, all taken as first layer" }))
+            let (a_idx, v_idx, details) = match self.attribute_candidates(la, arch, oracle, found, seed)? {
+                Some(rep) => {
+                    let d = json!({ "strategy": self.attribution.name(), "scores": rep.scores, "first_layer": rep.first_layer, "entangled": rep.entangled });
+                    (rep.first_layer, rep.entangled, d)
+                }
+                None => ((0..usable).collect(), Vec::new(), json!({ "strategy": "none: too few candidates, all taken as first layer" })),
             };
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xA77);
             let a = fill(found.select_columns(&a_idx), arch.m0, &mut rng);
