@@ -199,6 +199,7 @@ mod tests {
                 queries: 10,
                 seconds: 0.5,
                 details,
+                peak_rss_bytes: None,
             });
         }
         r
