@@ -67,6 +67,10 @@ impl Route for RouteS {
                 "reached_target": sl.reached_target,
                 "attempts": sl.attempts.len(),
                 "cond_a": sl.cond_a,
+                "theta_starts": sl.best().theta_starts,
+                "theta_misfit": sl.best().theta_misfit,
+                "identity_residual": sl.best().identity_residual,
+                "polish_iterations": sl.best().polish_iterations,
                 "queries": { "gradients": sl.queries.gradients, "hessians": sl.queries.hessians, "polish": sl.queries.polish },
             });
             Ok((sl.network, details))
