@@ -87,6 +87,11 @@ pub(crate) struct RobustArgs {
         default_value = "auto,saturation,gradient,paper,student"
     )]
     pub methods: Vec<String>,
+    /// The side-by-side methods (saturation, gradient, paper) run on the first N teachers
+    /// of each cell only (the paper's pipeline costs seconds per teacher); `auto` runs on
+    /// all `--teachers`. Default: all of them.
+    #[arg(long)]
+    pub side_teachers: Option<u64>,
     /// Activations (g = h): tanh, sigmoid.
     #[arg(long, value_delimiter = ',', default_value = "tanh,sigmoid")]
     pub activations: Vec<String>,
@@ -188,6 +193,12 @@ mod tests {
         };
         assert_eq!(r.teachers, 2);
         assert_eq!(r.methods, vec!["auto", "paper"]);
+        assert_eq!(r.side_teachers, None);
+        let x = Xtask::try_parse_from(["xtask", "robust", "--side-teachers", "3"]).unwrap();
+        let Command::Robust(r) = x.command else {
+            panic!("robust expected")
+        };
+        assert_eq!((r.teachers, r.side_teachers), (50, Some(3)));
         let x = Xtask::try_parse_from([
             "xtask",
             "compare-backends",

@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `compare-backends [--sizes 20,50,100] [--trials N]` | `docs/results/backends.md` |
 //! | `reproduce [--quick]` | `docs/results/paper.md` (`paper-quick.md` with `--quick`) |
-//! | `robust [--teachers N] [--sizes d,m0,m1/…]` | `docs/results/robust.md` |
+//! | `robust [--teachers N] [--side-teachers N] [--sizes d,m0,m1/…]` | `docs/results/robust.md` |
 //! | `bench [--filter F]` | `docs/results/bench.md` |
 //! | `scale [--sizes d,m0,m1/…] [--teachers N]` | `docs/results/scale.md`, `scale.svg` |
 //!

@@ -78,6 +78,15 @@ pub(crate) fn paper_budget(s: [usize; 3]) -> usize {
     2 * (s[1] + s[2]) * (s[0] + 1) * (s[0] + 2) / 2
 }
 
+/// The fit queries of the paper's step 5 with the settings nnid uses (`PaperFitConfig`'s
+/// defaults in `crates/bias-fit/src/paper.rs`): d + 1 for the finite-difference gradient at
+/// the origin that fixes the signs of the v̂_l, then max(200, 20(m0 + m1)) fresh points for
+/// the fit of θ and τ. (xtask does not link the pipeline, hence the formula here; reports
+/// prefer the figure counted in the runs.)
+pub(crate) fn paper_fit_queries(s: [usize; 3]) -> usize {
+    s[0] + 1 + (20 * (s[1] + s[2])).max(200)
+}
+
 /// The distinct trials of a spec (as `nnid experiment` dedupes them: the same experiment,
 /// size, activation, family, seed and backend once), counted from the spec's JSON.
 pub(crate) fn spec_len(spec: &Value) -> usize {
@@ -141,6 +150,8 @@ mod tests {
         assert_eq!(parameters([20, 10, 5]), 265);
         assert_eq!(paper_budget([20, 10, 5]), 6930);
         assert_eq!(paper_budget([50, 30, 15]), 119_340);
+        assert_eq!(paper_fit_queries([20, 10, 5]), 21 + 300);
+        assert_eq!(paper_fit_queries([8, 4, 2]), 9 + 200);
     }
 
     #[test]
