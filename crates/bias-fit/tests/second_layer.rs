@@ -101,7 +101,7 @@ fn run(la: Linalg<'_>, teacher: &Network, a: &Mat, seed: u64) -> SecondLayerRepo
     let hess: u64 = rep.attempts.iter().map(|r| r.hessian_points as u64).sum();
     assert_eq!(
         rep.queries.hessians,
-        hess * (2 * m1 * m1 + 1),
+        hess * (m1 * m1 + m1 + 1),
         "Hessian queries"
     );
     assert!(
@@ -419,8 +419,8 @@ fn fallbacks_are_counted_and_flagged() {
     }
     assert_eq!(
         rep.queries.hessians,
-        2 * 4 * 9,
-        "{kind}: 2 attempts × 4 points × (2m1² + 1)"
+        2 * 4 * 7,
+        "{kind}: 2 attempts × 4 points × (m1² + m1 + 1)"
     );
     assert_eq!(
         rep.queries.total(),

@@ -60,6 +60,14 @@ pub struct SaturationConfig {
     /// that holds the wrong estimate. Use it for networks with nearly parallel neurons.
     /// Default `None`.
     pub dup_offset: Option<f64>,
+    /// **\[design\]** A bisected crossing x* at which a known neuron j has
+    /// |â_jᵀx* + θ̂_j| < `known_level`·width is dropped before its gradient (d + 1 queries):
+    /// it is that neuron's crossing again (a duplicate the one-interval skip of item 2 missed,
+    /// typically in a region merged with another jump) or a point where a second neuron is
+    /// active (impure). A pure crossing of a new neuron needs every other |y_j| ≳ 10, so a
+    /// level of 4 (θ̂ and â_jᵀx* err by about 1–2 at discovery) drops no usable crossing but
+    /// ones on the margin. `None` switches it off. Default 4.
+    pub known_level: Option<f64>,
     /// A deflated line's hold offset ‖K⁺(hold·s − θ̂_H)‖ may be at most this times R; beyond
     /// it (an ill-conditioned set of held directions) another subset is drawn, and after four
     /// draws a random line is used (ours; normally the offset is ≪ R). Default 1.
@@ -137,6 +145,7 @@ impl Default for SaturationConfig {
             grad_floor: 1e-3,
             dup_cos: 0.99,
             dup_offset: None,
+            known_level: Some(4.0),
             max_hold_offset: 1.0,
             purity_len: 2.0,
             purity_vectors: 2,
@@ -233,6 +242,7 @@ impl SaturationConfig {
         for (field, value) in [
             ("max_radius", self.max_radius),
             ("dup_offset", self.dup_offset),
+            ("known_level", self.known_level),
         ] {
             if let Some(r) = value
                 && !(r.is_finite() && r > 0.0)

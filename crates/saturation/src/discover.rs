@@ -34,12 +34,15 @@ pub struct Rejections {
     pub duplicate: usize,
     /// The purity test saw curvature across the gradient: a second active neuron (item 5).
     pub impure: usize,
+    /// Crossings dropped before their gradient because a known neuron is active there
+    /// ([`crate::SaturationConfig::known_level`]; no queries spent).
+    pub on_known: usize,
 }
 
 impl Rejections {
     /// All rejections.
     pub fn total(&self) -> usize {
-        self.small_gradient + self.duplicate + self.impure
+        self.small_gradient + self.duplicate + self.impure + self.on_known
     }
 }
 
@@ -504,11 +507,23 @@ fn scan_line(
             }
         }
     }
-    let points: Vec<Vec<f64>> = brackets
+    let mut points: Vec<Vec<f64>> = brackets
         .iter()
         .map(|b| line.point(0.5 * (b[0] + b[1])))
         .collect();
     log.examined = points.len();
+    if let Some(level) = cfg.known_level {
+        let on_known = |x: &[f64]| {
+            known
+                .a
+                .iter()
+                .zip(&known.theta)
+                .any(|(a, t)| (dot(a, x) + t).abs() < level * width)
+        };
+        let before = points.len();
+        points.retain(|x| !on_known(x));
+        log.rejected.on_known += before - points.len();
+    }
 
     // Item 4: forward-difference gradients, several crossings per batch.
     let per_batch = (cfg.batch_floats / (d * (d + 1))).max(1);

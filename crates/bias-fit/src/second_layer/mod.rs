@@ -11,7 +11,7 @@
 //!    the m1-dimensional span(B) exactly at the true θ. A multi-start fit on the same data
 //!    (no queries) finds θ; the span of the quotients at that θ is span(B), basis Q.
 //! 3. **B by Jennrich**: at the two mildest points the second differences along
-//!    W = G⁻¹Q (fixed u-step 10⁻³, 2m1² + 1 queries each), minus the known diagonal part,
+//!    W = G⁻¹Q (fixed u-step 10⁻³, m1² + m1 + 1 queries each), minus the known diagonal part,
 //!    are exactly QᵀB diag(h''(z)) BᵀQ; the eigenvectors of one times the inverse of the
 //!    other give the b_l.
 //! 4. **Signs and τ**: the coefficients of the quotients in the b_l basis are h'(z) > 0;
@@ -66,7 +66,8 @@ use theta_fit::{RankData, ThetaFitSettings, fit_theta};
 pub struct SecondLayerConfig {
     /// Gradient points beyond m1: K = m1 + max(`extra_points`, ⌈2·m0/(m0 − m1)⌉), so that
     /// the rank condition has at least twice as many equations, (K − m1)(m0 − m1), as θ has
-    /// unknowns. Default 12 (§10.2 step 3).
+    /// unknowns. Default 6 (the prototype used 12; 6 measured as reliable on the robust
+    /// grid, docs/results/robust.md, and saves 12·m0 queries).
     pub extra_points: usize,
     /// Gradient points are x ~ N(0, (`point_scale`·w)² I). Default 0.7 (§10.2 step 3; 1.5
     /// made 1/g'(y)² up to 10⁴ in the projected Hessians, notes §6).
@@ -103,7 +104,9 @@ pub struct SecondLayerConfig {
     pub hessian_points: usize,
     /// Tolerance of the τ vote. Default 10⁻² (notes §2.2).
     pub tau_vote_tol: f64,
-    /// Polish points: ⌈`polish_point_factor`·(m0 + m0·m1 + m1)⌉. Default 2 (§10.2 step 3).
+    /// Polish points: ⌈`polish_point_factor`·(m0 + m0·m1 + m1)⌉. Default 1.25 (the
+    /// prototype used 2: the data are exact and the start is within 1e-5, so 25 % more
+    /// equations than unknowns suffice; measured on the robust and scale grids).
     pub polish_point_factor: f64,
     /// Polish points are x ~ N(0, (`polish_scale`·w)² I). Default 1.5 (§10.2 step 3).
     pub polish_scale: f64,
@@ -137,7 +140,7 @@ pub struct SecondLayerConfig {
 impl Default for SecondLayerConfig {
     fn default() -> Self {
         Self {
-            extra_points: 12,
+            extra_points: 6,
             point_scale: 0.7,
             gradient_step: 1e-4,
             hessian_step: 1e-3,
@@ -149,7 +152,7 @@ impl Default for SecondLayerConfig {
             theta_scan_rounds: 4,
             hessian_points: 4,
             tau_vote_tol: 1e-2,
-            polish_point_factor: 2.0,
+            polish_point_factor: 1.25,
             polish_scale: 1.5,
             polish_max_iters: 100,
             polish_step: StepMethod::Auto {
@@ -259,7 +262,7 @@ impl SecondLayerConfig {
 pub struct SecondLayerQueries {
     /// u-gradients: 2·m0·K per attempt.
     pub gradients: u64,
-    /// Projected Hessians: 2m1² + 1 per Hessian point.
+    /// Projected Hessians: m1² + m1 + 1 per Hessian point.
     pub hessians: u64,
     /// Polish data: 2(m0 + m0·m1 + m1) per attempt that reached the polish.
     pub polish: u64,

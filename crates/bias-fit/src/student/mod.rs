@@ -382,11 +382,13 @@ impl<'m> FastForward<'m> {
 }
 
 /// Fit data: query points (d×N, one per column) and the oracle's answers, with the
-/// transposed points precomputed for the Jacobian.
+/// transposed points made on first use for the first layer's Jacobian.
 #[derive(Clone, Debug)]
 pub struct FitData {
     points: Mat,
-    points_t: Mat,
+    /// The transposed points (N×d), made on first use: only the first layer's Jacobian
+    /// needs them, and at (3072, 512, 128) they take 2 GB.
+    points_t: std::sync::OnceLock<Mat>,
     values: Vec<f64>,
     values_norm: f64,
 }
@@ -412,11 +414,10 @@ impl FitData {
         }
         check_finite("fit data: points", points.as_slice())?;
         check_finite("fit data: values", &values)?;
-        let points_t = points.transpose();
         let values_norm = norm2(&values);
         Ok(Self {
             points,
-            points_t,
+            points_t: std::sync::OnceLock::new(),
             values,
             values_norm,
         })
@@ -425,6 +426,11 @@ impl FitData {
     /// The points, d×N.
     pub fn points(&self) -> &Mat {
         &self.points
+    }
+
+    /// The points transposed (N×d), computed once on first use.
+    fn points_t(&self) -> &Mat {
+        self.points_t.get_or_init(|| self.points.transpose())
     }
 
     /// The values, length N.
@@ -801,7 +807,7 @@ impl LeastSquares for StudentProblem<'_> {
         let feats = self.features(&model);
         let n = self.data.len();
         let w2 = 2.0 * self.weight;
-        let xt = &self.data.points_t;
+        let xt = self.data.points_t();
         let nr = self.num_residuals;
         j.as_mut_slice()
             .par_chunks_mut(nr)
