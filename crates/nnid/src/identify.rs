@@ -1,8 +1,13 @@
-//! One identification run: a route, then the certificate, then (when known) the truth.
+//! One identification run: the oracle's noise floor, a route, then the certificate, then
+//! (when known) the truth.
 
 use crate::metrics::{
-    RECOVERY_THRESHOLD, certify, function_error, match_weights, missing_weights, parameter_errors,
-    uniform_ball,
+    Certificate, RECOVERY_THRESHOLD, certify, function_error, match_weights, missing_weights,
+    parameter_errors, uniform_ball,
+};
+use crate::noise::{
+    MAX_CERTIFICATE_THRESHOLD, NOISE_FLOOR_FACTOR, NOISE_FLOOR_POINTS, NoiseFloor,
+    estimate_noise_floor,
 };
 use crate::report::{Report, Status, TruthComparison};
 use crate::routes::{Architecture, Route};
@@ -10,7 +15,9 @@ use crate::{IdentifyError, Progress, StageRunner};
 use nnid_linalg::Linalg;
 use nnid_nn_model::{Network, Oracle};
 
-/// The certificate's acceptance threshold on the relative validation error (paper-spec §10).
+/// The certificate's acceptance threshold on the relative validation error for exact oracles
+/// (paper-spec §10); a noisier oracle raises it to a multiple of its noise floor
+/// ([`crate::metrics::Certificate`]).
 pub const CERTIFICATE_THRESHOLD: f64 = 1e-9;
 
 /// Settings of a run besides the route.
@@ -20,8 +27,13 @@ pub struct RunOptions {
     pub seed: u64,
     /// Validation queries of the certificate (counted in the total).
     pub certificate_points: usize,
-    /// The certificate's threshold on the relative validation error.
+    /// The certificate's threshold on the relative validation error for an exact oracle
+    /// (raised to a multiple of the noise floor when that is higher).
     pub certificate_threshold: f64,
+    /// Centres of the noise-floor estimate, 6 queries each (stage `noise_floor`, before the
+    /// route); 0 turns it off, and the certificate then holds every oracle to
+    /// `certificate_threshold`.
+    pub noise_floor_points: usize,
     /// Test points in the unit ball for the comparison with the truth (not queries).
     pub test_points: usize,
 }
@@ -32,6 +44,7 @@ impl Default for RunOptions {
             seed: 0,
             certificate_points: 200,
             certificate_threshold: CERTIFICATE_THRESHOLD,
+            noise_floor_points: NOISE_FLOOR_POINTS,
             test_points: 10_000,
         }
     }
@@ -53,7 +66,9 @@ impl Outcome {
     }
 }
 
-/// Runs `route` on `oracle`, certifies the result on fresh queries, and compares it with
+/// Estimates the oracle's noise floor (stage `noise_floor`, kept in the report for the route
+/// and the certificate), runs `route` on `oracle`, certifies the result on fresh queries
+/// against 1e-9 or the noise floor, whichever is higher, and compares it with
 /// `truth` when given (the truth is never queried through the oracle and never used by the
 /// route to decide anything). Errors of the route end up in the report (status
 /// [`Status::Failed`] or [`Status::Incomplete`]), so a caller always gets the report so far.
@@ -84,6 +99,10 @@ pub fn identify(
                 report: &mut report,
                 truth,
             };
+            if options.noise_floor_points > 0 {
+                let floor = noise_floor_stage(&mut runner, arch, options)?;
+                runner.report.noise_floor = Some(floor);
+            }
             route.run(la, arch, options.seed, &mut runner)
         });
     let network = match result {
@@ -131,6 +150,24 @@ fn check_oracle(oracle: &dyn Oracle, arch: &Architecture) -> Result<(), Identify
     }
 }
 
+/// The stage `noise_floor`: [`estimate_noise_floor`] at the validation points' scale.
+fn noise_floor_stage(
+    runner: &mut StageRunner<'_>,
+    arch: &Architecture,
+    options: &RunOptions,
+) -> Result<NoiseFloor, IdentifyError> {
+    let oracle = runner.oracle;
+    runner.run("noise_floor", || {
+        let floor = estimate_noise_floor(
+            oracle,
+            options.noise_floor_points,
+            arch.g.width(),
+            options.seed ^ 0x4015E,
+        )?;
+        Ok((floor, serde_json::to_value(floor).unwrap_or_default()))
+    })
+}
+
 /// The certificate and the truth comparison.
 fn finish(
     report: &mut Report,
@@ -141,6 +178,7 @@ fn finish(
     progress: &dyn Progress,
     truth: Option<&Network>,
 ) {
+    let floor = report.noise_floor;
     let mut runner = StageRunner {
         oracle,
         progress,
@@ -154,6 +192,7 @@ fn finish(
             options.certificate_points,
             arch.g.width(),
             options.certificate_threshold,
+            floor.as_ref(),
             options.seed ^ 0xCE27,
         )?;
         Ok((c, serde_json::to_value(c).unwrap_or_default()))
@@ -166,10 +205,9 @@ fn finish(
                 Status::NotCertified
             };
             if !c.certified {
-                report.notes.push(format!(
-                    "not certified: validation error {:.2e} ≥ {:.0e}",
-                    c.validation_rel_l2, c.threshold
-                ));
+                report
+                    .notes
+                    .push(format!("not certified: {}", threshold_reason(&c)));
             }
             report.certificate = Some(c);
         }
@@ -181,6 +219,30 @@ fn finish(
     if let Some(t) = truth {
         report.truth = Some(compare_with_truth(t, net, options));
     }
+}
+
+/// Why a certificate's threshold is what it is, with the residual: one phrase for notes.
+pub(crate) fn threshold_reason(c: &Certificate) -> String {
+    let floor = match (c.relative_noise_floor, c.noise_floor) {
+        (Some(rel), Some(abs)) => {
+            format!("the oracle's noise floor {rel:.1e} relative ({abs:.1e} absolute)")
+        }
+        _ => "no noise floor estimated".to_string(),
+    };
+    let capped = c
+        .relative_noise_floor
+        .is_some_and(|r| NOISE_FLOOR_FACTOR * r > c.threshold);
+    let basis = if capped {
+        format!("the cap {MAX_CERTIFICATE_THRESHOLD}: {floor} is too high to certify more")
+    } else if c.noise_limited {
+        format!("{NOISE_FLOOR_FACTOR} × {floor}")
+    } else {
+        format!("the exact-oracle threshold; {floor}")
+    };
+    format!(
+        "validation error {:.2e}, threshold {:.1e} ({basis})",
+        c.validation_rel_l2, c.threshold
+    )
 }
 
 /// Weight errors up to the model's symmetries (permutation, and the sign flip of a

@@ -1,6 +1,7 @@
 //! The identification report: what every stage did, with honest query counts and times.
 
 use crate::metrics::{Certificate, FunctionError, ParameterErrors, WeightMatch};
+use crate::noise::NoiseFloor;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -94,6 +95,9 @@ pub struct Report {
     pub seconds: BTreeMap<String, f64>,
     /// The stages in order, with details.
     pub stages: Vec<StageRecord>,
+    /// The oracle's noise floor, estimated before the route (stage `noise_floor`); `None`
+    /// when the estimate was turned off or the run stopped before it.
+    pub noise_floor: Option<NoiseFloor>,
     /// The certificate on fresh validation queries, when a network was produced.
     pub certificate: Option<Certificate>,
     /// How the run ended.
@@ -120,6 +124,7 @@ impl Report {
             queries: BTreeMap::new(),
             seconds: BTreeMap::new(),
             stages: Vec::new(),
+            noise_floor: None,
             certificate: None,
             status: Status::Incomplete,
             notes: Vec::new(),

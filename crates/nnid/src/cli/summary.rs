@@ -1,6 +1,6 @@
 //! The short human report printed after a run.
 
-use nnid::metrics::RECOVERY_THRESHOLD;
+use nnid::metrics::{Certificate, RECOVERY_THRESHOLD};
 use nnid::{Report, Status, TruthComparison};
 
 /// Prints the summary of `report` (to stdout when `to_stdout`, else stderr).
@@ -41,11 +41,14 @@ fn render(r: &Report) -> String {
         total as f64 / r.parameters as f64,
         r.paper_budget()
     ));
-    if let Some(c) = &r.certificate {
+    if let Some(f) = &r.noise_floor {
         out.push(format!(
-            "certificate: validation rel-L2 {:.2e} on {} fresh queries (threshold {:.0e})",
-            c.validation_rel_l2, c.points, c.threshold
+            "noise floor: {:.1e} relative, {:.1e} absolute, from {} queries at {} points (fourth differences {:.1e}, repeats {:.1e})",
+            f.relative, f.absolute, f.queries, f.points, f.stencil, f.repeat
         ));
+    }
+    if let Some(c) = &r.certificate {
+        out.push(certificate_line(c));
     }
     if let Some(t) = &r.truth {
         out.extend(truth_lines(t));
@@ -57,7 +60,13 @@ fn render(r: &Report) -> String {
         out.push(format!("error: {e}"));
     }
     out.push(match r.status {
-        Status::Certified => "result: IDENTIFIED (certified on fresh queries)".to_string(),
+        Status::Certified => match &r.certificate {
+            Some(c) if c.noise_limited => format!(
+                "result: IDENTIFIED to rel-L2 {:.1e} (certified on fresh queries against the oracle's noise floor, not to {:.0e})",
+                c.accuracy, c.base_threshold
+            ),
+            _ => "result: IDENTIFIED (certified on fresh queries)".to_string(),
+        },
         Status::NotCertified => {
             "result: NOT CERTIFIED — the network does not match the black box to the threshold"
                 .to_string()
@@ -68,6 +77,32 @@ fn render(r: &Report) -> String {
         Status::Failed => "result: FAILED".to_string(),
     });
     out.join("\n")
+}
+
+/// The certificate: residual, threshold and what set it, and the accuracy reached. Never
+/// names the exact-oracle threshold when the noise floor set a higher one.
+fn certificate_line(c: &Certificate) -> String {
+    let verdict = if c.certified {
+        "certified"
+    } else {
+        "not certified"
+    };
+    match (c.noise_limited, c.relative_noise_floor) {
+        (true, Some(floor)) => format!(
+            "certificate: validation rel-L2 {:.2e} on {} fresh queries; {verdict} against the oracle's noise floor {floor:.1e} (threshold {:.1e}); accuracy reached {:.1e}",
+            c.validation_rel_l2, c.points, c.threshold, c.accuracy
+        ),
+        (_, floor) => {
+            let floor = floor.map_or_else(
+                || "no noise floor estimated".to_string(),
+                |f| format!("the oracle's noise floor {f:.1e}"),
+            );
+            format!(
+                "certificate: validation rel-L2 {:.2e} on {} fresh queries (threshold {:.0e}; {floor}); {verdict}",
+                c.validation_rel_l2, c.points, c.threshold
+            )
+        }
+    }
 }
 
 /// The comparison with the truth: first layer, missing a_i, B/θ/τ and function errors.
@@ -96,4 +131,76 @@ fn truth_lines(t: &TruthComparison) -> Vec<String> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nnid::noise::NoiseFloor;
+
+    fn report(threshold: f64, relative_floor: f64, residual: f64) -> Report {
+        let mut r = Report::new("gradient", "faer", 1, 8, 4, 2);
+        r.noise_floor = Some(NoiseFloor {
+            points: 24,
+            queries: 144,
+            step: 1e-5,
+            stencil: relative_floor,
+            repeat: 0.0,
+            absolute: relative_floor,
+            rms_value: 1.0,
+            relative: relative_floor,
+        });
+        r.certificate = Some(Certificate {
+            validation_rel_l2: residual,
+            threshold,
+            base_threshold: 1e-9,
+            noise_floor: Some(relative_floor),
+            relative_noise_floor: Some(relative_floor),
+            noise_limited: threshold > 1e-9,
+            accuracy: residual.max(relative_floor),
+            points: 200,
+            certified: residual < threshold,
+        });
+        r.status = if residual < threshold {
+            Status::Certified
+        } else {
+            Status::NotCertified
+        };
+        r
+    }
+
+    #[test]
+    fn a_noise_limited_certificate_names_the_floor_and_never_1e9() {
+        let text = render(&report(9e-8, 3e-8, 3.2e-8));
+        assert!(
+            text.contains("certified against the oracle's noise floor 3.0e-8 (threshold 9.0e-8)"),
+            "{text}"
+        );
+        assert!(text.contains("accuracy reached 3.2e-8"), "{text}");
+        assert!(
+            text.contains("result: IDENTIFIED to rel-L2 3.2e-8 (certified on fresh queries against the oracle's noise floor, not to 1e-9)"),
+            "{text}"
+        );
+        assert!(text.contains("noise floor: 3.0e-8 relative"), "{text}");
+        assert!(!text.contains("threshold 1e-9"), "{text}");
+    }
+
+    #[test]
+    fn an_exact_oracle_keeps_the_plain_certificate() {
+        let text = render(&report(1e-9, 2e-16, 1e-14));
+        assert!(
+            text.contains("(threshold 1e-9; the oracle's noise floor 2.0e-16); certified"),
+            "{text}"
+        );
+        assert!(
+            text.contains("result: IDENTIFIED (certified on fresh queries)"),
+            "{text}"
+        );
+        let failed = render(&report(9e-8, 3e-8, 1e-3));
+        assert!(
+            failed.contains("not certified against the oracle's noise floor"),
+            "{failed}"
+        );
+        assert!(failed.contains("result: NOT CERTIFIED"), "{failed}");
+    }
 }

@@ -167,6 +167,10 @@ pub struct RouteResult {
     pub certified: bool,
     /// The certificate's relative validation error.
     pub validation_rel_l2: Option<f64>,
+    /// The certificate's threshold (1e-9, or 3 × the noise floor when that is higher).
+    pub certificate_threshold: Option<f64>,
+    /// The oracle's noise floor relative to the RMS of its validation answers.
+    pub relative_noise_floor: Option<f64>,
     /// The success criterion of issue 7 (module docs).
     pub success: bool,
     /// Every query, certificate included.
@@ -241,6 +245,8 @@ pub fn run(
         status: r.status,
         certified: outcome.certified(),
         validation_rel_l2: r.certificate.map(|c| c.validation_rel_l2),
+        certificate_threshold: r.certificate.map(|c| c.threshold),
+        relative_noise_floor: r.certificate.and_then(|c| c.relative_noise_floor),
         success,
         queries: r.total_queries(),
         queries_by_stage: r.queries.clone(),

@@ -3,13 +3,15 @@
 use super::gradient::RouteG;
 use super::saturation::RouteS;
 use super::{Architecture, Route};
+use crate::identify::threshold_reason;
 use crate::metrics::certify;
 use crate::{IdentifyError, StageRunner};
 use nnid_linalg::Linalg;
 use nnid_nn_model::Network;
 
 /// Route S first (few queries, little compute); if it errors or its network fails a
-/// validation check, route G (queries near the origin only). Both attempts appear in the
+/// validation check (the certificate's rule, with the noise floor the run estimated before the
+/// route, when it did), route G (queries near the origin only). Both attempts appear in the
 /// report.
 #[derive(Clone, Debug, Default)]
 pub struct Auto {
@@ -38,6 +40,7 @@ impl Route for Auto {
             Ok(net) => {
                 let n = self.check_points.max(50);
                 let oracle = runner.oracle;
+                let floor = runner.report.noise_floor;
                 let cert = runner.run("route_check", || {
                     let c = certify(
                         oracle,
@@ -45,6 +48,7 @@ impl Route for Auto {
                         n,
                         arch.g.width(),
                         crate::CERTIFICATE_THRESHOLD,
+                        floor.as_ref(),
                         seed.wrapping_add(11),
                     )?;
                     Ok((c, serde_json::to_value(c).unwrap_or_default()))
@@ -52,10 +56,7 @@ impl Route for Auto {
                 if cert.certified {
                     return Ok(net);
                 }
-                format!(
-                    "route S ended with validation error {:.2e}",
-                    cert.validation_rel_l2
-                )
+                format!("route S not certified: {}", threshold_reason(&cert))
             }
             Err(e) => format!("route S failed: {e}"),
         };
