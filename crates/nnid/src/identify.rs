@@ -2,8 +2,8 @@
 //! (when known) the truth.
 
 use crate::metrics::{
-    Certificate, RECOVERY_THRESHOLD, certify, function_error, match_weights, missing_weights,
-    parameter_errors, uniform_ball,
+    Certificate, RECOVERY_THRESHOLD, function_error, gaussian_points, match_weights,
+    missing_weights, parameter_errors, uniform_ball,
 };
 use crate::noise::{
     MAX_CERTIFICATE_THRESHOLD, NOISE_FLOOR_FACTOR, NOISE_FLOOR_POINTS, NoiseFloor,
@@ -30,9 +30,9 @@ pub struct RunOptions {
     /// The certificate's threshold on the relative validation error for an exact oracle
     /// (raised to a multiple of the noise floor when that is higher).
     pub certificate_threshold: f64,
-    /// Centres of the noise-floor estimate, 6 queries each (stage `noise_floor`, before the
-    /// route); 0 turns it off, and the certificate then holds every oracle to
-    /// `certificate_threshold`.
+    /// Centres of the noise-floor estimate, 6 queries each (stage `noise_floor`, run only
+    /// when the result misses `certificate_threshold`); 0 turns it off, and the certificate
+    /// then holds every oracle to `certificate_threshold`.
     pub noise_floor_points: usize,
     /// Test points in the unit ball for the comparison with the truth (not queries).
     pub test_points: usize,
@@ -66,9 +66,9 @@ impl Outcome {
     }
 }
 
-/// Estimates the oracle's noise floor (stage `noise_floor`, kept in the report for the route
-/// and the certificate), runs `route` on `oracle`, certifies the result on fresh queries
-/// against 1e-9 or the noise floor, whichever is higher, and compares it with
+/// Runs `route` on `oracle`, certifies the result on fresh queries against 1e-9 or, when it
+/// misses that, against the oracle's noise floor estimated then (stage `noise_floor`, kept in
+/// the report), whichever is higher, and compares it with
 /// `truth` when given (the truth is never queried through the oracle and never used by the
 /// route to decide anything). Errors of the route end up in the report (status
 /// [`Status::Failed`] or [`Status::Incomplete`]), so a caller always gets the report so far.
@@ -99,10 +99,6 @@ pub fn identify(
                 report: &mut report,
                 truth,
             };
-            if options.noise_floor_points > 0 {
-                let floor = noise_floor_stage(&mut runner, arch, options)?;
-                runner.report.noise_floor = Some(floor);
-            }
             route.run(la, arch, options.seed, &mut runner)
         });
     let network = match result {
@@ -178,24 +174,49 @@ fn finish(
     progress: &dyn Progress,
     truth: Option<&Network>,
 ) {
-    let floor = report.noise_floor;
     let mut runner = StageRunner {
         oracle,
         progress,
         report,
         truth,
     };
-    let cert = runner.run("certificate", || {
-        let c = certify(
-            oracle,
-            net,
+    let validation = runner.run("certificate", || {
+        let points = gaussian_points(
+            oracle.input_dim(),
             options.certificate_points,
             arch.g.width(),
-            options.certificate_threshold,
-            floor.as_ref(),
             options.seed ^ 0xCE27,
-        )?;
-        Ok((c, serde_json::to_value(c).unwrap_or_default()))
+        );
+        let y = oracle.query(&points)?;
+        let c = Certificate::evaluate(net, &points, &y, options.certificate_threshold, None);
+        let details = serde_json::to_value(c).unwrap_or_default();
+        Ok(((c, points, y), details))
+    });
+    // The noise floor is estimated only when the exact-oracle threshold is missed: exact
+    // oracles pay nothing for it, and the same validation answers are judged again.
+    let cert = validation.map(|(c, points, y)| {
+        if c.certified || options.noise_floor_points == 0 {
+            return c;
+        }
+        match noise_floor_stage(&mut runner, arch, options) {
+            Ok(floor) => {
+                runner.report.noise_floor = Some(floor);
+                Certificate::evaluate(
+                    net,
+                    &points,
+                    &y,
+                    options.certificate_threshold,
+                    Some(&floor),
+                )
+            }
+            Err(e) => {
+                runner
+                    .report
+                    .notes
+                    .push(format!("the noise floor could not be estimated: {e}"));
+                c
+            }
+        }
     });
     match cert {
         Ok(c) => {

@@ -95,8 +95,9 @@ pub struct Report {
     pub seconds: BTreeMap<String, f64>,
     /// The stages in order, with details.
     pub stages: Vec<StageRecord>,
-    /// The oracle's noise floor, estimated before the route (stage `noise_floor`); `None`
-    /// when the estimate was turned off or the run stopped before it.
+    /// The oracle's noise floor (stage `noise_floor`, estimated when the result missed the
+    /// exact-oracle threshold); `None` when it was not needed, turned off, or the run
+    /// stopped before it.
     pub noise_floor: Option<NoiseFloor>,
     /// The certificate on fresh validation queries, when a network was produced.
     pub certificate: Option<Certificate>,
