@@ -68,17 +68,24 @@ pub(crate) fn u_gradients(
 ) -> Result<UGradients, FitError> {
     let (d, m0) = a.shape();
     let k = x.ncols();
-    let mut pts = Mat::zeros(d, 2 * m0 * k);
-    for c in 0..k {
-        for j in 0..m0 {
-            for (s, sign) in [(0, 1.0), (1, -1.0)] {
-                let col = pts.col_mut(2 * (c * m0 + j) + s);
-                col.copy_from_slice(x.col(c));
-                axpy(sign * step, p.col(j), col);
+    // Batches of whole gradient points, at most about 2²⁴ coordinates (128 MB) each: at
+    // (3072, 512, 128) all 134 points at once would be 3.4 GB.
+    let per_batch = ((1usize << 24) / (2 * m0 * d).max(1)).max(1);
+    let mut f = Vec::with_capacity(2 * m0 * k);
+    for first in (0..k).step_by(per_batch) {
+        let last = (first + per_batch).min(k);
+        let mut pts = Mat::zeros(d, 2 * m0 * (last - first));
+        for c in first..last {
+            for j in 0..m0 {
+                for (s, sign) in [(0, 1.0), (1, -1.0)] {
+                    let col = pts.col_mut(2 * ((c - first) * m0 + j) + s);
+                    col.copy_from_slice(x.col(c));
+                    axpy(sign * step, p.col(j), col);
+                }
             }
         }
+        f.extend(oracle.query(&pts)?);
     }
-    let f = oracle.query(&pts)?;
     let grad = Mat::from_fn(m0, k, |j, c| {
         (f[2 * (c * m0 + j)] - f[2 * (c * m0 + j) + 1]) / (2.0 * step)
     });
