@@ -3,22 +3,17 @@
 //! independently of the report: every a_i up to sign, and f̂ against f on fresh points.
 //! (The larger sizes run in `cargo xtask scale`.)
 
+use nnid::metrics::{function_error, gaussian_points, sign_free_distance};
 use nnid::routes::auto::Auto;
 use nnid::{Architecture, RunOptions, Silent, identify};
 use nnid_linalg::{Linalg, Mat};
 use nnid_nn_model::teacher::TeacherConfig;
 use nnid_nn_model::{Activation, NetworkOracle};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 /// The smallest distance of `a` to ±b over the columns b of `m`.
 fn nearest_up_to_sign(a: &[f64], m: &Mat) -> f64 {
     m.columns()
-        .map(|b| {
-            let plus: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
-            let minus: f64 = a.iter().zip(b).map(|(x, y)| (x + y) * (x + y)).sum();
-            plus.min(minus).sqrt()
-        })
+        .map(|b| sign_free_distance(a, b))
         .fold(f64::INFINITY, f64::min)
 }
 
@@ -65,13 +60,7 @@ fn a_100_50_25_teacher_is_identified_exactly_and_certified() {
     // f̂ against f on 2,000 fresh points x ~ N(0, 4I/d) (norm about 2, other points than
     // the certificate's): the certificate vouches for 1e-9 on its own points; 1e-8 allows a
     // factor 10 for the other distribution, while a wrong network errs by O(1).
-    let mut rng = ChaCha8Rng::seed_from_u64(99);
-    let pts = Mat::from_fn(d, 2000, |_, _| {
-        rng.sample::<f64, _>(rand_distr::StandardNormal) * 2.0 / (d as f64).sqrt()
-    });
-    let (yf, yh) = (teacher.values(&pts), net.values(&pts));
-    let err: f64 = yf.iter().zip(&yh).map(|(a, b)| (a - b) * (a - b)).sum();
-    let norm: f64 = yf.iter().map(|a| a * a).sum();
-    let rel = (err / norm).sqrt();
+    let pts = gaussian_points(d, 2000, 2.0 / (d as f64).sqrt(), 99);
+    let rel = function_error(&net, &pts, &teacher.values(&pts)).rel_l2;
     assert!(rel < 1e-8, "relative L2 error {rel:.2e}");
 }

@@ -153,7 +153,7 @@ struct Candidate {
 ///
 /// Scans far lines until `m0` distinct directions are accepted (or, with `m0 = None`, until
 /// [`SaturationConfig::quiet_lines`] consecutive deflated lines bring no new one), at most
-/// [`SaturationConfig::max_lines`] lines. Every oracle call is a batch: one per line grid,
+/// [`SaturationConfig::line_cap`] lines. Every oracle call is a batch: one per line grid,
 /// one per bisection round (all regions of a line together), gradients of several crossings
 /// together, one per purity test round.
 ///
@@ -205,7 +205,7 @@ pub fn discover(
     let mut quiet = 0usize;
     let mut quiet_tail: Vec<usize> = Vec::new();
 
-    for index in 0..cfg.max_lines {
+    for index in 0..cfg.line_cap(m0, d) {
         if m0.is_some_and(|m| known.len() >= m) || (m0.is_none() && quiet >= cfg.quiet_lines) {
             break;
         }

@@ -144,7 +144,7 @@ impl JacobianOperator for StudentOperator<'_> {
         let theta = Self::block(v, self.at.theta, m0);
         if let Some(da) = Self::block(v, self.at.a, d * m0) {
             let da = Mat::from_col_major(d, m0, da.to_vec());
-            let mut w = self.product(&self.problem.data.points_t(), Op::NoTrans, &da);
+            let mut w = self.product(self.problem.data.points_t(), Op::NoTrans, &da);
             if let Some(t) = theta {
                 for (i, ti) in t.iter().enumerate() {
                     w.col_mut(i).iter_mut().for_each(|x| *x += ti);
@@ -182,7 +182,7 @@ impl JacobianOperator for StudentOperator<'_> {
         let (wd, wp) = w.split_at(n);
         if self.at.a.is_some() {
             let wu = Self::scale_rows(&f.u, wd);
-            let ga = self.product(&self.problem.data.points_t(), Op::Trans, &wu);
+            let ga = self.product(self.problem.data.points_t(), Op::Trans, &wu);
             put_block(out, self.at.a, &ga.as_slice()[..d * m0]);
         }
         put_block(out, self.at.theta, &Self::col_dots(&f.u, wd));
@@ -202,7 +202,7 @@ impl JacobianOperator for StudentOperator<'_> {
         let mut out = vec![0.0; self.problem.params.len()];
         let sq_sums = |m: &Mat| -> Vec<f64> { m.columns().map(|c| dot(c, c)).collect() };
         if self.at.a.is_some() {
-            let x2 = Self::squared(&self.problem.data.points_t());
+            let x2 = Self::squared(self.problem.data.points_t());
             let na = self.product(&x2, Op::Trans, &Self::squared(&f.u));
             put_block(&mut out, self.at.a, &na.as_slice()[..d * m0]);
         }
