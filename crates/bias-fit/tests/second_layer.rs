@@ -93,9 +93,11 @@ fn run(la: Linalg<'_>, teacher: &Network, a: &Mat, seed: u64) -> SecondLayerRepo
         tried * 2 * m0 * k,
         "gradient queries"
     );
+    // ⌈factor·(m0 + m0·m1 + m1)⌉ per attempt (the formula of the config, checked by hand
+    // for the default factor 1.25 in `polish_point_counts_follow_the_factor`).
     assert_eq!(
         rep.queries.polish,
-        tried * 2 * (m0 + m0 * m1 + m1),
+        tried * cfg.polish_points(teacher.m0(), teacher.m1()) as u64,
         "polish queries"
     );
     let hess: u64 = rep.attempts.iter().map(|r| r.hessian_points as u64).sum();
@@ -479,4 +481,13 @@ fn rough_first_layer_is_reported_not_hidden() {
             assert!(err < 1e-3, "{ctx}: rel-L2 {err:e}");
         }
     }
+}
+
+/// The polish data: ⌈1.25·(m0 + m0·m1 + m1)⌉ points by default, e.g. 1.25·(5 + 10 + 2) = 21.25
+/// → 22 at (m0, m1) = (5, 2).
+#[test]
+fn polish_point_counts_follow_the_factor() {
+    let cfg = SecondLayerConfig::default();
+    assert_eq!(cfg.polish_points(5, 2), 22);
+    assert_eq!(cfg.polish_points(100, 50), 6438);
 }

@@ -427,13 +427,16 @@ fn the_line_cap_reports_how_many_were_found() {
             queries,
             log,
         } => {
+            // The cap is max(max_lines, ⌈m0/8⌉) = 2 lines here.
+            let cap = cfg.line_cap(Some(10), 20);
+            assert_eq!(cap, 2);
             assert!(
-                found < 10 && wanted == 10 && lines == 1,
+                found < 10 && wanted == 10 && lines == cap,
                 "found {found} of {wanted} in {lines}"
             );
             assert_eq!(queries, oracle.queries());
-            assert_eq!(log.len(), 1);
-            assert_eq!(log[0].accepted, found);
+            assert_eq!(log.len(), cap);
+            assert_eq!(log.iter().map(|l| l.accepted).sum::<usize>(), found);
             assert!(msg.contains(&format!("found {found} of 10")), "{msg}");
         }
         other => panic!("expected Incomplete, got {other:?}"),
