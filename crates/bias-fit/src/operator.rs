@@ -26,8 +26,13 @@ pub trait JacobianOperator: Sync {
     fn column_sq_norms(&self) -> Vec<f64>;
 
     /// An approximate inverse of `JᵀJ + diag(damping)` for the conjugate gradients, set up
-    /// once per step. Default `None`: Jacobi, `diag(JᵀJ) + damping`.
-    fn preconditioner<'s>(&'s self, _damping: &[f64]) -> Option<Box<dyn Preconditioner + 's>> {
+    /// once per step; `col_sq` is [`JacobianOperator::column_sq_norms`], computed once per
+    /// linearisation by the caller. Default `None`: Jacobi, `diag(JᵀJ) + damping`.
+    fn preconditioner<'s>(
+        &'s self,
+        _col_sq: &[f64],
+        _damping: &[f64],
+    ) -> Option<Box<dyn Preconditioner + 's>> {
         None
     }
 }
@@ -93,7 +98,7 @@ pub fn solve_damped_normal(
     cfg: &CgSettings,
 ) -> CgSolve {
     let np = rhs.len();
-    let precond = op.preconditioner(damping).unwrap_or_else(|| {
+    let precond = op.preconditioner(col_sq, damping).unwrap_or_else(|| {
         Box::new(Jacobi(
             col_sq
                 .iter()

@@ -224,7 +224,11 @@ impl JacobianOperator for StudentOperator<'_> {
         out
     }
 
-    fn preconditioner<'s>(&'s self, damping: &[f64]) -> Option<Box<dyn Preconditioner + 's>> {
+    fn preconditioner<'s>(
+        &'s self,
+        col_sq: &[f64],
+        damping: &[f64],
+    ) -> Option<Box<dyn Preconditioner + 's>> {
         let at_b = self.at.b?;
         let kron = self
             .kron
@@ -234,8 +238,7 @@ impl JacobianOperator for StudentOperator<'_> {
         let tau_len = if self.at.tau.is_some() { m1 } else { 0 };
         let block = &damping[at_b..at_b + m0 * m1];
         let mu = block.iter().sum::<f64>() / block.len().max(1) as f64;
-        let diag = self.column_sq_norms();
-        let jacobi = diag
+        let jacobi = col_sq
             .iter()
             .zip(damping)
             .map(|(c, l)| if c + l > 0.0 { 1.0 / (c + l) } else { 1.0 })
