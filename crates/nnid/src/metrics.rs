@@ -1,7 +1,7 @@
 //! Measures of an identification against the truth (for experiments) and the
 //! ground-truth-free certificate.
 
-use crate::noise::{MAX_CERTIFICATE_THRESHOLD, NOISE_FLOOR_FACTOR, NoiseFloor};
+use crate::noise::{NoiseFloor, noise_threshold};
 use nnid_linalg::{Mat, dot, norm2};
 use nnid_nn_model::{Activation, Network, Oracle, OracleError};
 use rand::{Rng, SeedableRng};
@@ -353,7 +353,7 @@ fn reflection_constant(g: Activation) -> f64 {
 ///
 /// The rule: certified when `validation_rel_l2 < threshold` with
 /// `threshold = max(base_threshold, min(NOISE_FLOOR_FACTOR × relative_noise_floor,
-/// MAX_CERTIFICATE_THRESHOLD))` ([`NOISE_FLOOR_FACTOR`] = 3 and the cap 0.1 are justified
+/// MAX_CERTIFICATE_THRESHOLD))` ([`NOISE_FLOOR_FACTOR`](crate::noise::NOISE_FLOOR_FACTOR) = 3 and the cap 0.1 are justified
 /// there). On an exact float64 oracle the floor is at rounding level (≈ 1e-16), so the
 /// threshold is the base 1e-9; on a float32 or noisy oracle it is 3 × the floor, and `accuracy`
 /// never claims more than the floor.
@@ -393,17 +393,14 @@ impl Certificate {
         let residual = function_error(net, points, y).rel_l2;
         let rms = norm2(y) / (y.len().max(1) as f64).sqrt();
         let relative = noise.map(|nf| nf.absolute / rms.max(f64::MIN_POSITIVE));
-        let from_noise = relative.map_or(0.0, |r| {
-            (NOISE_FLOOR_FACTOR * r).min(MAX_CERTIFICATE_THRESHOLD)
-        });
-        let threshold = base_threshold.max(from_noise);
+        let threshold = noise_threshold(base_threshold, relative);
         Self {
             validation_rel_l2: residual,
             threshold,
             base_threshold,
             noise_floor: noise.map(|nf| nf.absolute),
             relative_noise_floor: relative,
-            noise_limited: from_noise > base_threshold,
+            noise_limited: threshold > base_threshold,
             accuracy: residual.max(relative.unwrap_or(0.0)),
             points: y.len(),
             certified: residual < threshold,

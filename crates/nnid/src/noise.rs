@@ -46,8 +46,8 @@
 //! validation residual is below max(1e-9, [`NOISE_FLOOR_FACTOR`] × relative floor), the second
 //! term capped at [`MAX_CERTIFICATE_THRESHOLD`].
 
-use crate::IdentifyError;
 use crate::metrics::gaussian_points;
+use crate::{Architecture, IdentifyError, StageRunner};
 use nnid_linalg::{Mat, norm2, normalize};
 use nnid_nn_model::Oracle;
 use rand::SeedableRng;
@@ -64,6 +64,12 @@ pub const NOISE_FLOOR_POINTS: usize = 24;
 
 /// Fewest centres [`estimate_noise_floor`] accepts: below this an RMS and a median say little.
 pub const MIN_NOISE_FLOOR_POINTS: usize = 8;
+
+/// Centres of the quick probe (48 queries) that route choice and route G's tolerances use
+/// ([`probe_stage`]): each part of its estimate is σ·√(χ²₈/8), within a factor 2 of σ with
+/// probability 0.99, which is all a choice between routes needs; the certificate still uses
+/// the full [`NOISE_FLOOR_POINTS`] estimate.
+pub const NOISE_PROBE_POINTS: usize = MIN_NOISE_FLOOR_POINTS;
 
 /// The stencil step relative to `1 + ‖x‖` (see the module docs for why 1e-5).
 pub const NOISE_STENCIL_STEP: f64 = 1e-5;
@@ -89,6 +95,33 @@ pub const MAX_CERTIFICATE_THRESHOLD: f64 = 0.1;
 /// point, has an RMS up to 3.7 times its median-based estimate (20 teachers each of (8,4,2),
 /// (20,10,5), (30,20,10)); for Gaussian noise the two agree to about ±30 % (24 samples).
 pub const TAIL_CAP: f64 = 5.0;
+
+/// The certificate's threshold (module docs): `max(base, min(NOISE_FLOOR_FACTOR × relative
+/// floor, MAX_CERTIFICATE_THRESHOLD))`, or `base` when no floor is known.
+pub fn noise_threshold(base: f64, relative_floor: Option<f64>) -> f64 {
+    let from_noise = relative_floor.map_or(0.0, |r| {
+        (NOISE_FLOOR_FACTOR * r).min(MAX_CERTIFICATE_THRESHOLD)
+    });
+    base.max(from_noise)
+}
+
+/// The stage `noise_probe`: a quick [`estimate_noise_floor`] from [`NOISE_PROBE_POINTS`]
+/// centres at the validation points' scale, for decisions a route takes before the
+/// certificate (which route to run, when a fit is as good as the answers allow).
+///
+/// # Errors
+/// Whatever the oracle reports.
+pub fn probe_stage(
+    runner: &mut StageRunner<'_>,
+    arch: &Architecture,
+    seed: u64,
+) -> Result<NoiseFloor, IdentifyError> {
+    let oracle = runner.oracle;
+    runner.run("noise_probe", || {
+        let floor = estimate_noise_floor(oracle, NOISE_PROBE_POINTS, arch.g.width(), seed)?;
+        Ok((floor, serde_json::to_value(floor).unwrap_or_default()))
+    })
+}
 
 /// Φ⁻¹(3/4): the median of |z| for z ~ N(0, 1).
 const MEDIAN_ABS_NORMAL: f64 = 0.674_489_750_196_081_7;

@@ -10,7 +10,10 @@ use nnid::routes::saturation::RouteS;
 use nnid::{Architecture, Outcome, Report, Route, RunOptions, Status, identify};
 use nnid_attribution::CorrelationCriterion;
 use nnid_linalg::BackendKind;
-use nnid_nn_model::{Activation, Framing, Network, NetworkOracle, Oracle, SubprocessOracle};
+use nnid_nn_model::{
+    Activation, Float32Oracle, Framing, Network, NetworkOracle, NoisyOracle, Oracle,
+    SubprocessOracle,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -110,6 +113,14 @@ pub(crate) struct Args {
     /// Second hidden width m1 (read from --network when omitted there).
     #[arg(long)]
     m1: Option<usize>,
+    /// With --network: round every answer to float32, as a float32 model would (the
+    /// certificate then judges the run against the measured noise floor).
+    #[arg(long, requires = "network")]
+    float32: bool,
+    /// With --network: add independent Gaussian noise of this standard deviation to every
+    /// answer (seeded by --seed), to test identification from noisy answers.
+    #[arg(long, requires = "network", value_name = "SIGMA")]
+    noise: Option<f64>,
     /// Activation g = h of the black box (with --oracle-cmd).
     #[arg(long, default_value = "tanh")]
     activation: String,
@@ -207,6 +218,19 @@ pub(crate) fn exit_code(outcome: &Outcome, allow_partial: bool) -> ExitCode {
     }
 }
 
+/// The in-process oracle of `--network`, degraded by `--float32` and `--noise` when asked.
+fn simulated_oracle(net: Network, args: &Args) -> Result<Box<dyn Oracle>> {
+    let mut oracle: Box<dyn Oracle> = Box::new(NetworkOracle::new(net));
+    if args.float32 {
+        oracle = Box::new(Float32Oracle::new(oracle));
+    }
+    if let Some(sigma) = args.noise {
+        let seed = args.method.seed.wrapping_add(0x6e6f_6973_65);
+        oracle = Box::new(NoisyOracle::new(oracle, sigma, seed).context("--noise")?);
+    }
+    Ok(oracle)
+}
+
 pub(crate) fn run(args: Args) -> Result<ExitCode> {
     let mut truth = None;
     let (oracle, arch): (Box<dyn Oracle>, Architecture) = match (&args.network, &args.oracle_cmd) {
@@ -221,7 +245,7 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 h: net.h(),
             };
             truth = Some(net.clone());
-            (Box::new(NetworkOracle::new(net)), arch)
+            (simulated_oracle(net, &args)?, arch)
         }
         (None, Some(cmd)) => {
             let (Some(d), Some(m0), Some(m1)) = (args.input_dim, args.m0, args.m1) else {

@@ -11,7 +11,7 @@ use crate::routes::paper::Pipeline;
 use crate::routes::saturation::RouteS;
 use crate::{Architecture, Route, RunOptions, Silent, Status, identify};
 use nnid_linalg::Linalg;
-use nnid_nn_model::{Network, NetworkOracle};
+use nnid_nn_model::{Float32Oracle, Network, NetworkOracle, NoisyOracle, Oracle};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -76,6 +76,40 @@ fn default_test_points() -> usize {
     100_000
 }
 
+/// How the teacher's answers are degraded in a `route` trial (issue 10): float32 rounding
+/// and additive Gaussian noise, as `nnid identify --float32 --noise σ` does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OracleParams {
+    /// Round every answer to float32.
+    #[serde(default)]
+    pub float32: bool,
+    /// Standard deviation of the additive noise (0: none).
+    #[serde(default)]
+    pub noise: f64,
+}
+
+impl OracleParams {
+    /// Whether the answers are exact (float64, no noise).
+    pub fn is_exact(&self) -> bool {
+        !self.float32 && self.noise == 0.0
+    }
+
+    /// The teacher's oracle, degraded as asked; the noise is drawn from `seed`.
+    ///
+    /// # Errors
+    /// A negative or non-finite noise level.
+    pub fn build(&self, teacher: &Network, seed: u64) -> Result<Box<dyn Oracle>, ExperimentError> {
+        let mut oracle: Box<dyn Oracle> = Box::new(NetworkOracle::new(teacher.clone()));
+        if self.float32 {
+            oracle = Box::new(Float32Oracle::new(oracle));
+        }
+        if self.noise != 0.0 {
+            oracle = Box::new(NoisyOracle::new(oracle, self.noise, seed ^ 0x6E01_5E)?);
+        }
+        Ok(oracle)
+    }
+}
+
 /// Settings of a `route` trial.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RouteParams {
@@ -88,6 +122,9 @@ pub struct RouteParams {
     /// Test points uniform in the unit ball for the comparison with the truth.
     #[serde(default = "default_test_points")]
     pub test_points: usize,
+    /// The oracle's degradation (default: exact answers).
+    #[serde(default, skip_serializing_if = "OracleParams::is_exact")]
+    pub oracle: OracleParams,
 }
 
 impl RouteParams {
@@ -97,6 +134,7 @@ impl RouteParams {
             method,
             paper: (method == Method::Paper).then(PaperParams::default),
             test_points: default_test_points(),
+            oracle: OracleParams::default(),
         }
     }
 
@@ -218,7 +256,7 @@ pub fn run(
         h: teacher.h(),
     };
     let route = params.build(arch.m0, arch.m1);
-    let oracle = NetworkOracle::new(teacher.clone());
+    let oracle = params.oracle.build(teacher, seed)?;
     let options = RunOptions {
         seed,
         test_points: params.test_points,
@@ -226,7 +264,7 @@ pub fn run(
     };
     let outcome = identify(
         la,
-        &oracle,
+        oracle.as_ref(),
         &arch,
         route.as_ref(),
         &options,
