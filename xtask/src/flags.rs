@@ -74,13 +74,31 @@ pub(crate) struct ReproduceArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RobustArgs {
-    /// Teachers per cell.
-    #[arg(long, default_value_t = 50)]
-    pub teachers: u64,
+    /// Teachers per cell (default 50; with --noise, per σ of the sweep, default 20).
+    #[arg(long)]
+    pub teachers: Option<u64>,
+    /// Issue 10 instead: noisy answers (a σ sweep at --noise-size, every route method) and
+    /// float32 answers (the grid of --sizes, `auto`); writes docs/results/noise.md.
+    #[arg(long)]
+    pub noise: bool,
+    /// With --noise: the noise levels σ of the sweep.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1e-12,1e-10,1e-8,1e-6,1e-4,1e-2"
+    )]
+    pub sigmas: Vec<f64>,
+    /// With --noise: the size d,m0,m1 of the σ sweep.
+    #[arg(long, default_value = "30,20,10")]
+    pub noise_size: String,
+    /// With --noise: teachers per cell of the float32 grid.
+    #[arg(long, default_value_t = 10)]
+    pub float32_teachers: u64,
     /// Sizes d,m0,m1 (several separated by `/` or by repeating the flag).
     #[arg(long)]
     pub sizes: Vec<String>,
-    /// Methods: auto, saturation, gradient, paper, student.
+    /// Methods: auto, auto-widths (auto deciding m0 and m1 itself), saturation, gradient,
+    /// paper, student.
     #[arg(
         long,
         value_delimiter = ',',
@@ -92,6 +110,9 @@ pub(crate) struct RobustArgs {
     /// all `--teachers`. Default: all of them.
     #[arg(long)]
     pub side_teachers: Option<u64>,
+    /// `auto-widths` runs on the first N teachers of each cell. Default: all of them.
+    #[arg(long)]
+    pub widths_teachers: Option<u64>,
     /// Activations (g = h): tanh, sigmoid.
     #[arg(long, value_delimiter = ',', default_value = "tanh,sigmoid")]
     pub activations: Vec<String>,
@@ -134,6 +155,21 @@ pub(crate) struct BenchArgs {
     /// Do not run the benches: collect what is in target/criterion.
     #[arg(long)]
     pub collect_only: bool,
+}
+
+#[cfg(test)]
+impl Xtask {
+    /// The arguments of `cargo xtask robust ARGS` (tests).
+    pub(crate) fn try_parse_from_robust(args: &[&str]) -> RobustArgs {
+        let all = ["xtask", "robust"].iter().chain(args).copied();
+        match Self::try_parse_from(all)
+            .expect("valid robust arguments")
+            .command
+        {
+            Command::Robust(r) => r,
+            _ => unreachable!("robust parses as robust"),
+        }
+    }
 }
 
 /// Parses sizes given as `d,m0,m1`, several per argument separated by `/` or `;`.
@@ -191,14 +227,14 @@ mod tests {
         let Command::Robust(r) = x.command else {
             panic!("robust expected")
         };
-        assert_eq!(r.teachers, 2);
+        assert_eq!(r.teachers, Some(2));
         assert_eq!(r.methods, vec!["auto", "paper"]);
         assert_eq!(r.side_teachers, None);
         let x = Xtask::try_parse_from(["xtask", "robust", "--side-teachers", "3"]).unwrap();
         let Command::Robust(r) = x.command else {
             panic!("robust expected")
         };
-        assert_eq!((r.teachers, r.side_teachers), (50, Some(3)));
+        assert_eq!((r.teachers, r.side_teachers), (None, Some(3)));
         let x = Xtask::try_parse_from([
             "xtask",
             "compare-backends",

@@ -14,6 +14,7 @@
 //! | `compare-backends [--sizes 20,50,100] [--trials N]` | `docs/results/backends.md` |
 //! | `reproduce [--quick]` | `docs/results/paper.md` (`paper-quick.md` with `--quick`) |
 //! | `robust [--teachers N] [--side-teachers N] [--sizes d,m0,m1/…]` | `docs/results/robust.md` |
+//! | `robust --noise [--sigmas …] [--noise-size d,m0,m1] [--float32-teachers N]` | `docs/results/noise.md`, `noise.svg` |
 //! | `bench [--filter F]` | `docs/results/bench.md` |
 //! | `scale [--sizes d,m0,m1/…] [--teachers N]` | `docs/results/scale.md`, `scale.svg` |
 //!
@@ -24,6 +25,7 @@
 mod bench;
 mod compare;
 mod flags;
+mod noise;
 mod probe;
 mod reproduce;
 mod results;

@@ -35,7 +35,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// The sizes of issue 7.
-const SIZES: [[usize; 3]; 5] = [
+pub(crate) const SIZES: [[usize; 3]; 5] = [
     [20, 10, 5],
     [30, 20, 10],
     [40, 20, 10],
@@ -44,10 +44,10 @@ const SIZES: [[usize; 3]; 5] = [
 ];
 
 /// The route methods, in table order (the student is not a route).
-pub(crate) const ROUTES: [&str; 4] = ["auto", "saturation", "gradient", "paper"];
+pub(crate) const ROUTES: [&str; 5] = ["auto", "auto-widths", "saturation", "gradient", "paper"];
 
 /// The family of a name: `generic` (sign-balanced B) or `positive` (all-positive B).
-fn family(name: &str) -> Result<Value> {
+pub(crate) fn family(name: &str) -> Result<Value> {
     match name {
         "generic" => Ok(json!({"weights": "gaussian", "positive_b": false, "shift_range": 0.5})),
         "positive" => Ok(json!({"weights": "gaussian", "positive_b": true, "shift_range": 0.5})),
@@ -63,7 +63,10 @@ fn family_name(r: &Value) -> &'static str {
     }
 }
 
-fn route_experiment(method: &str) -> Value {
+pub(crate) fn route_experiment(method: &str) -> Value {
+    if method == "auto-widths" {
+        return json!({"kind": "route", "method": "auto", "discover_widths": true, "test_points": 100_000});
+    }
     let mut e = json!({"kind": "route", "method": method, "test_points": 100_000});
     if method == "paper" {
         e["paper"] = json!({"stencil": "forward", "eps": 1e-5, "radius": 1.0, "mx_factor": 2.0, "rank1": true, "solver": "spm", "refine": true, "allow_partial": true});
@@ -80,7 +83,7 @@ pub(crate) struct Cell {
 }
 
 impl Cell {
-    fn of(r: &Value) -> Self {
+    pub(crate) fn of(r: &Value) -> Self {
         Self {
             size: size(r),
             family: family_name(r).to_string(),
@@ -88,7 +91,7 @@ impl Cell {
         }
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         format!(
             "{} {} {}",
             size_label(self.size),
@@ -106,6 +109,7 @@ impl Cell {
 pub(crate) fn method(r: &Value) -> String {
     match kind(r) {
         "student" => "student".into(),
+        _ if flag(r, "trial.experiment.discover_widths") => "auto-widths".into(),
         _ => text(r, "trial.experiment.method")
             .unwrap_or("?")
             .to_string(),
@@ -116,6 +120,9 @@ pub(crate) fn method(r: &Value) -> String {
 fn describe(method: &str) -> &'static str {
     match method {
         "auto" => "nnid's default: route S, then route G if S does not certify",
+        "auto-widths" => {
+            "`auto` without the widths: m0 from route S's discovery, m1 from the rank condition of the second layer"
+        }
         "saturation" => "route S",
         "gradient" => "route G",
         "paper" => {
@@ -137,6 +144,8 @@ struct Plan {
     side_teachers: u64,
     /// Teachers per cell of the student (the first ones), at most those of the reference.
     student_teachers: u64,
+    /// Teachers per cell of `auto-widths` (the first ones), ≤ `teachers`.
+    widths_teachers: u64,
 }
 
 impl Plan {
@@ -158,20 +167,21 @@ impl Plan {
         }
         for m in &args.methods {
             if !ROUTES.contains(&m.as_str()) && m != "student" {
-                bail!("unknown method `{m}` (auto, saturation, gradient, paper, student)");
+                bail!(
+                    "unknown method `{m}` (auto, auto-widths, saturation, gradient, paper, student)"
+                );
             }
         }
+        let teachers = args.teachers.unwrap_or(50);
         let mut plan = Self {
             sizes,
             families,
             activations: args.activations.clone(),
             methods: args.methods.clone(),
-            teachers: args.teachers,
-            side_teachers: args
-                .side_teachers
-                .unwrap_or(args.teachers)
-                .min(args.teachers),
+            teachers,
+            side_teachers: args.side_teachers.unwrap_or(teachers).min(teachers),
             student_teachers: 0,
+            widths_teachers: args.widths_teachers.unwrap_or(teachers).min(teachers),
         };
         // A student needs its reference's query count on the same teacher.
         plan.student_teachers = plan
@@ -184,6 +194,7 @@ impl Plan {
     fn teachers_of(&self, method: &str) -> u64 {
         match method {
             "auto" => self.teachers,
+            "auto-widths" => self.widths_teachers,
             "student" => self.student_teachers,
             _ => self.side_teachers,
         }
@@ -336,10 +347,17 @@ fn paper_fit(recs: &[&Value], s: [usize; 3]) -> (f64, bool) {
 pub(crate) fn report(records: &[&Value], methods: &[String]) -> (String, Vec<Panel>) {
     let mut md = String::new();
     let cells = group_by(records.iter().copied(), Cell::of);
-    let order: Vec<&str> = ["auto", "saturation", "gradient", "paper", "student"]
-        .into_iter()
-        .filter(|m| methods.iter().any(|x| x == m))
-        .collect();
+    let order: Vec<&str> = [
+        "auto",
+        "auto-widths",
+        "saturation",
+        "gradient",
+        "paper",
+        "student",
+    ]
+    .into_iter()
+    .filter(|m| methods.iter().any(|x| x == m))
+    .collect();
     let _ = writeln!(md, "\n## Success rate per cell\n");
     let mut summary =
         Table::new(std::iter::once("cell".to_string()).chain(order.iter().map(|m| m.to_string())));
@@ -543,6 +561,9 @@ fn intro(plan: &Plan, student_steps: usize) -> String {
 /// # Errors
 /// Bad arguments, the build or a run failed, or the report could not be written.
 pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
+    if args.noise {
+        return crate::noise::run(root, args);
+    }
     let plan = Plan::new(args)?;
     let out = work_dir(root)?.join("robust.jsonl");
     let spec1 = methods_spec(&plan);
@@ -656,7 +677,12 @@ mod tests {
 
     fn args(methods: &[&str], teachers: u64, side: Option<u64>, student: u64) -> RobustArgs {
         RobustArgs {
-            teachers,
+            teachers: Some(teachers),
+            noise: false,
+            sigmas: vec![],
+            noise_size: String::new(),
+            float32_teachers: 0,
+            widths_teachers: None,
             sizes: vec!["20,10,5".into()],
             methods: methods.iter().map(|m| m.to_string()).collect(),
             activations: vec!["tanh".into()],

@@ -75,6 +75,13 @@ pub enum FitError {
         /// Second hidden width.
         m1: usize,
     },
+    /// Second layer: the width m1 could not be decided from the rank condition (issue 10:
+    /// unknown widths). The detail gives each trial width's rank misfit.
+    #[error("second layer: m1 could not be decided: {detail}")]
+    WidthUndecided {
+        /// Why, with the evidence.
+        detail: String,
+    },
     /// Second layer: the given first-layer weights do not have full column rank
     /// (σ_min/σ_max below 1e-13, or m0 > d), so u = Aᵀx does not determine the first layer's
     /// inputs. (Added by the second-layer module.)

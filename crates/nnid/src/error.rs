@@ -36,6 +36,9 @@ pub enum IdentifyError {
     /// The method found fewer weights than the network has.
     #[error("incomplete identification: {0}")]
     Incomplete(String),
+    /// The widths m0, m1 were not given and cannot be decided (the evidence is named).
+    #[error("the widths cannot be decided: {0}")]
+    WidthsUndecided(String),
     /// Bad settings.
     #[error("invalid setting `{field}`: {reason}")]
     InvalidConfig {

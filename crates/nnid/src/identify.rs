@@ -10,10 +10,11 @@ use crate::noise::{
     estimate_noise_floor,
 };
 use crate::report::{Report, Status, TruthComparison};
+use crate::routes::auto::{Auto, Widths};
 use crate::routes::{Architecture, Route};
 use crate::{IdentifyError, Progress, StageRunner};
 use nnid_linalg::Linalg;
-use nnid_nn_model::{Network, Oracle};
+use nnid_nn_model::{Activation, Network, Oracle};
 
 /// The certificate's acceptance threshold on the relative validation error for exact oracles
 /// (paper-spec §10); a noisier oracle raises it to a multiple of its noise floor
@@ -81,7 +82,7 @@ pub fn identify(
     progress: &dyn Progress,
     truth: Option<&Network>,
 ) -> Outcome {
-    let mut report = Report::new(
+    let report = Report::new(
         route.name(),
         la.name(),
         options.seed,
@@ -89,58 +90,117 @@ pub fn identify(
         arch.m0,
         arch.m1,
     );
-    let result = arch
-        .validate()
-        .and_then(|()| check_oracle(oracle, arch))
-        .and_then(|()| {
-            let mut runner = StageRunner {
-                oracle,
-                progress,
-                report: &mut report,
-                truth,
-            };
-            route.run(la, arch, options.seed, &mut runner)
-        });
-    let network = match result {
-        Ok(net) => net,
-        Err(err) => {
-            report.status = if matches!(err, IdentifyError::Incomplete(_)) {
-                Status::Incomplete
-            } else {
-                Status::Failed
-            };
-            report.error = Some(err.to_string());
-            return Outcome {
-                network: None,
-                report,
-            };
-        }
-    };
-    finish(
-        &mut report,
+    let context = RunContext {
         oracle,
-        &network,
-        arch,
         options,
         progress,
         truth,
+    };
+    context.run(report, |runner| {
+        arch.validate()?;
+        check_oracle(oracle, arch.d)?;
+        Ok((route.run(la, arch, options.seed, runner)?, *arch))
+    })
+}
+
+/// [`identify`] with `auto` when the widths are not all known (issue 10): the widths are
+/// decided from the queries ([`Auto::run_discovering`]), the report holds them and their
+/// evidence, and the certificate judges the result as always.
+#[allow(clippy::too_many_arguments)]
+pub fn identify_discovering(
+    la: Linalg<'_>,
+    oracle: &dyn Oracle,
+    d: usize,
+    activations: (Activation, Activation),
+    widths: Widths,
+    auto: &Auto,
+    options: &RunOptions,
+    progress: &dyn Progress,
+    truth: Option<&Network>,
+) -> Outcome {
+    let (g, h) = activations;
+    let report = Report::new(
+        auto.name(),
+        la.name(),
+        options.seed,
+        d,
+        widths.m0.unwrap_or(0),
+        widths.m1.unwrap_or(0),
     );
-    Outcome {
-        network: Some(network),
-        report,
+    let context = RunContext {
+        oracle,
+        options,
+        progress,
+        truth,
+    };
+    context.run(report, |runner| {
+        check_oracle(oracle, d)?;
+        auto.run_discovering(la, d, g, h, widths, options.seed, runner)
+    })
+}
+
+/// What every identification run shares: the oracle, the options, progress and the truth.
+struct RunContext<'a> {
+    oracle: &'a dyn Oracle,
+    options: &'a RunOptions,
+    progress: &'a dyn Progress,
+    truth: Option<&'a Network>,
+}
+
+impl RunContext<'_> {
+    /// Runs `work` (the route's stages), then the certificate and the truth comparison;
+    /// errors end up in the report.
+    fn run(
+        &self,
+        mut report: Report,
+        work: impl FnOnce(&mut StageRunner<'_>) -> Result<(Network, Architecture), IdentifyError>,
+    ) -> Outcome {
+        let mut runner = StageRunner {
+            oracle: self.oracle,
+            progress: self.progress,
+            report: &mut report,
+            truth: self.truth,
+        };
+        let (network, arch) = match work(&mut runner) {
+            Ok(done) => done,
+            Err(err) => {
+                report.status = if matches!(err, IdentifyError::Incomplete(_)) {
+                    Status::Incomplete
+                } else {
+                    Status::Failed
+                };
+                report.error = Some(err.to_string());
+                return Outcome {
+                    network: None,
+                    report,
+                };
+            }
+        };
+        finish(
+            &mut report,
+            self.oracle,
+            &network,
+            &arch,
+            self.options,
+            self.progress,
+            self.truth,
+        );
+        Outcome {
+            network: Some(network),
+            report,
+        }
     }
 }
 
-fn check_oracle(oracle: &dyn Oracle, arch: &Architecture) -> Result<(), IdentifyError> {
-    if oracle.input_dim() == arch.d {
+fn check_oracle(oracle: &dyn Oracle, d: usize) -> Result<(), IdentifyError> {
+    if oracle.input_dim() == d {
         Ok(())
     } else {
         Err(IdentifyError::InvalidConfig {
             field: "input_dim",
             reason: format!(
-                "the oracle takes {} inputs, the architecture says d = {}",
-                oracle.input_dim(),
-                arch.d
+                "the oracle takes {} inputs, the architecture says d = {d}",
+                oracle.input_dim()
             ),
         })
     }

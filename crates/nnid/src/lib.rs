@@ -23,7 +23,9 @@ pub mod routes;
 mod stage;
 
 pub use error::IdentifyError;
-pub use identify::{CERTIFICATE_THRESHOLD, Outcome, RunOptions, compare_with_truth, identify};
+pub use identify::{
+    CERTIFICATE_THRESHOLD, Outcome, RunOptions, compare_with_truth, identify, identify_discovering,
+};
 pub use progress::{Progress, Silent};
 pub use report::{Report, StageRecord, Status, TruthComparison};
 pub use routes::{Architecture, Route};

@@ -47,9 +47,9 @@
 //! term capped at [`MAX_CERTIFICATE_THRESHOLD`].
 
 use crate::metrics::gaussian_points;
-use crate::{Architecture, IdentifyError, StageRunner};
+use crate::{IdentifyError, StageRunner};
 use nnid_linalg::{Mat, norm2, normalize};
-use nnid_nn_model::Oracle;
+use nnid_nn_model::{Activation, Oracle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -106,19 +106,19 @@ pub fn noise_threshold(base: f64, relative_floor: Option<f64>) -> f64 {
 }
 
 /// The stage `noise_probe`: a quick [`estimate_noise_floor`] from [`NOISE_PROBE_POINTS`]
-/// centres at the validation points' scale, for decisions a route takes before the
+/// centres at the validation points' scale (g's width), for decisions a route takes before the
 /// certificate (which route to run, when a fit is as good as the answers allow).
 ///
 /// # Errors
 /// Whatever the oracle reports.
 pub fn probe_stage(
     runner: &mut StageRunner<'_>,
-    arch: &Architecture,
+    g: Activation,
     seed: u64,
 ) -> Result<NoiseFloor, IdentifyError> {
     let oracle = runner.oracle;
     runner.run("noise_probe", || {
-        let floor = estimate_noise_floor(oracle, NOISE_PROBE_POINTS, arch.g.width(), seed)?;
+        let floor = estimate_noise_floor(oracle, NOISE_PROBE_POINTS, g.width(), seed)?;
         Ok((floor, serde_json::to_value(floor).unwrap_or_default()))
     })
 }

@@ -427,3 +427,61 @@ fn an_unwritable_plot_directory_is_one_clear_line_before_the_run() {
     assert!(!stderr.contains("panicked"));
     assert!(!dir.join("x.json").exists(), "no run happened");
 }
+
+#[test]
+fn widths_omitted_with_a_subprocess_oracle_are_decided_from_the_queries() {
+    let dir = scratch("unknown-widths");
+    let teacher = TeacherConfig::new(12, 6, 3).seed(8).generate().unwrap();
+    let net_path = dir.join("teacher.json");
+    teacher.write_json(&net_path).unwrap();
+    let out_path = dir.join("recovered.json");
+    let report_path = dir.join("report.json");
+    let cmd = format!("'{NNID}' eval --network '{}'", net_path.display());
+    let out = run(&[
+        "identify",
+        "--oracle-cmd",
+        &cmd,
+        "--input-dim",
+        "12",
+        "--quiet",
+        "--out",
+        out_path.to_str().unwrap(),
+        "--report",
+        report_path.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "nnid identify failed: {stderr}");
+    let recovered = Network::read_json(&out_path).unwrap();
+    assert_eq!((recovered.m0(), recovered.m1()), (6, 3));
+    assert_eq!(match_weights(teacher.a(), recovered.a(), 1e-6).found, 6);
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();
+    assert_eq!(
+        (report["m0"].as_u64(), report["m1"].as_u64()),
+        (Some(6), Some(3))
+    );
+    assert!(
+        stderr.contains("widths_m1"),
+        "the summary lists the width stage: {stderr}"
+    );
+
+    // Only `auto` decides widths: the others say what they need, in one line.
+    let out = run(&[
+        "identify",
+        "--oracle-cmd",
+        &cmd,
+        "--input-dim",
+        "12",
+        "--method",
+        "gradient",
+        "--quiet",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--m0 and --m1") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}

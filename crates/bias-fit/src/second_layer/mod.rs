@@ -43,8 +43,10 @@ mod jennrich;
 mod tau;
 mod theta_fit;
 mod ugrad;
+mod width;
 
 pub use jennrich::JennrichDiagnostics;
+pub use width::{MIN_GAP, WidthEvidence, discover_m1};
 
 use crate::FitError;
 use crate::error::{check_finite, check_size};

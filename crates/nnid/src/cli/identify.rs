@@ -3,17 +3,17 @@
 use super::progress::Bars;
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
-use nnid::routes::auto::Auto;
+use nnid::experiment::route::OracleParams;
+use nnid::routes::auto::{Auto, Widths};
 use nnid::routes::gradient::RouteG;
 use nnid::routes::paper::Pipeline;
 use nnid::routes::saturation::RouteS;
-use nnid::{Architecture, Outcome, Report, Route, RunOptions, Status, identify};
+use nnid::{
+    Architecture, Outcome, Report, Route, RunOptions, Status, identify, identify_discovering,
+};
 use nnid_attribution::CorrelationCriterion;
 use nnid_linalg::BackendKind;
-use nnid_nn_model::{
-    Activation, Float32Oracle, Framing, Network, NetworkOracle, NoisyOracle, Oracle,
-    SubprocessOracle,
-};
+use nnid_nn_model::{Activation, Framing, Network, Oracle, SubprocessOracle};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -107,12 +107,18 @@ pub(crate) struct Args {
     /// Input dimension d (with --oracle-cmd).
     #[arg(long)]
     input_dim: Option<usize>,
-    /// First hidden width m0 (read from --network when omitted there).
+    /// First hidden width m0. Omitted with --oracle-cmd (or with --discover-widths), it is
+    /// decided from the queries (`--method auto` only); omitted with --network, it is read
+    /// from the file.
     #[arg(long)]
     m0: Option<usize>,
-    /// Second hidden width m1 (read from --network when omitted there).
+    /// Second hidden width m1 (as --m0).
     #[arg(long)]
     m1: Option<usize>,
+    /// With --network: do not read the widths from the file, decide those not given by
+    /// --m0/--m1 from the queries, as for a black box of unknown widths.
+    #[arg(long, requires = "network")]
+    discover_widths: bool,
     /// With --network: round every answer to float32, as a float32 model would (the
     /// certificate then judges the run against the measured noise floor).
     #[arg(long, requires = "network")]
@@ -218,40 +224,55 @@ pub(crate) fn exit_code(outcome: &Outcome, allow_partial: bool) -> ExitCode {
     }
 }
 
-/// The in-process oracle of `--network`, degraded by `--float32` and `--noise` when asked.
-fn simulated_oracle(net: Network, args: &Args) -> Result<Box<dyn Oracle>> {
-    let mut oracle: Box<dyn Oracle> = Box::new(NetworkOracle::new(net));
-    if args.float32 {
-        oracle = Box::new(Float32Oracle::new(oracle));
-    }
-    if let Some(sigma) = args.noise {
-        let seed = args.method.seed.wrapping_add(0x6e6f_6973_65);
-        oracle = Box::new(NoisyOracle::new(oracle, sigma, seed).context("--noise")?);
-    }
-    Ok(oracle)
+/// The in-process oracle of `--network`, degraded by `--float32` and `--noise` when asked
+/// (as the experiments' trials degrade theirs).
+fn simulated_oracle(net: &Network, args: &Args) -> Result<Box<dyn Oracle>> {
+    let degrade = OracleParams {
+        float32: args.float32,
+        noise: args.noise.unwrap_or(0.0),
+    };
+    degrade.build(net, args.method.seed).context("--noise")
 }
 
-pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let mut truth = None;
-    let (oracle, arch): (Box<dyn Oracle>, Architecture) = match (&args.network, &args.oracle_cmd) {
+/// The black box and what is known of it.
+struct BlackBox {
+    oracle: Box<dyn Oracle>,
+    d: usize,
+    /// The activations (g, h).
+    act: (Activation, Activation),
+    widths: Widths,
+    truth: Option<Network>,
+}
+
+/// The black box of `--network` or `--oracle-cmd`.
+fn black_box(args: &Args) -> Result<BlackBox> {
+    match (&args.network, &args.oracle_cmd) {
         (Some(path), _) => {
             let net =
                 Network::read_json(path).with_context(|| format!("reading {}", path.display()))?;
-            let arch = Architecture {
-                d: net.input_dim(),
-                m0: args.m0.unwrap_or(net.m0()),
-                m1: args.m1.unwrap_or(net.m1()),
-                g: net.g(),
-                h: net.h(),
+            let widths = if args.discover_widths {
+                Widths {
+                    m0: args.m0,
+                    m1: args.m1,
+                }
+            } else {
+                Widths {
+                    m0: Some(args.m0.unwrap_or(net.m0())),
+                    m1: Some(args.m1.unwrap_or(net.m1())),
+                }
             };
-            truth = Some(net.clone());
-            (simulated_oracle(net, &args)?, arch)
+            Ok(BlackBox {
+                oracle: simulated_oracle(&net, args)?,
+                d: net.input_dim(),
+                act: (net.g(), net.h()),
+                widths,
+                truth: Some(net),
+            })
         }
         (None, Some(cmd)) => {
-            let (Some(d), Some(m0), Some(m1)) = (args.input_dim, args.m0, args.m1) else {
-                bail!("--oracle-cmd needs --input-dim, --m0 and --m1");
+            let Some(d) = args.input_dim else {
+                bail!("--oracle-cmd needs --input-dim");
             };
-            let act: Activation = args.activation.parse()?;
             let framing = if args.binary {
                 Framing::Binary
             } else {
@@ -262,20 +283,70 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
                 .with_context(|| format!("starting `{cmd}`"))?
                 .with_framing(framing)
                 .with_timeout(timeout);
-            (
-                Box::new(oracle),
-                Architecture {
-                    d,
-                    m0,
-                    m1,
-                    g: act,
-                    h: act,
+            Ok(BlackBox {
+                oracle: Box::new(oracle),
+                d,
+                act: {
+                    let a: Activation = args.activation.parse()?;
+                    (a, a)
                 },
-            )
+                widths: Widths {
+                    m0: args.m0,
+                    m1: args.m1,
+                },
+                truth: None,
+            })
         }
         (None, None) => bail!("give the black box with --network FILE or --oracle-cmd CMD"),
+    }
+}
+
+/// Runs `auto` deciding the missing widths, with progress bars.
+fn run_discovering(bb: &BlackBox, args: &MethodArgs) -> Result<Outcome> {
+    if args.method != Method::Auto {
+        bail!(
+            "--method {} needs both widths (--m0 and --m1); only --method auto decides them from the queries",
+            args.method
+                .to_possible_value()
+                .map_or("?".into(), |v| v.get_name().to_string())
+        );
+    }
+    let la = args.backend.parse::<BackendKind>()?.linalg()?;
+    if let Some(dir) = &args.plot {
+        nnid::plot::create_dir(dir)?;
+    }
+    let options = RunOptions {
+        seed: args.seed,
+        ..RunOptions::default()
     };
-    let outcome = run_route(oracle.as_ref(), &arch, &args.method, truth.as_ref())?;
+    Ok(identify_discovering(
+        la,
+        bb.oracle.as_ref(),
+        bb.d,
+        bb.act,
+        bb.widths,
+        &Auto::default(),
+        &options,
+        &Bars::new(!args.quiet),
+        bb.truth.as_ref(),
+    ))
+}
+
+pub(crate) fn run(args: Args) -> Result<ExitCode> {
+    let bb = black_box(&args)?;
+    let outcome = match (bb.widths.m0, bb.widths.m1) {
+        (Some(m0), Some(m1)) => {
+            let arch = Architecture {
+                d: bb.d,
+                m0,
+                m1,
+                g: bb.act.0,
+                h: bb.act.1,
+            };
+            run_route(bb.oracle.as_ref(), &arch, &args.method, bb.truth.as_ref())?
+        }
+        _ => run_discovering(&bb, &args.method)?,
+    };
     if let Some(path) = &args.report {
         let text = serde_json::to_string_pretty(&outcome.report)?;
         std::fs::write(path, text)

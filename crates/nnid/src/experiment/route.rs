@@ -5,11 +5,11 @@
 
 use super::stages::{SolverKind, StagesParams, StencilKind};
 use super::{ExperimentError, compact};
-use crate::routes::auto::Auto;
+use crate::routes::auto::{Auto, Widths};
 use crate::routes::gradient::RouteG;
 use crate::routes::paper::Pipeline;
 use crate::routes::saturation::RouteS;
-use crate::{Architecture, Route, RunOptions, Silent, Status, identify};
+use crate::{Architecture, Route, RunOptions, Silent, Status, identify, identify_discovering};
 use nnid_linalg::Linalg;
 use nnid_nn_model::{Float32Oracle, Network, NetworkOracle, NoisyOracle, Oracle};
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,7 @@ impl OracleParams {
             oracle = Box::new(Float32Oracle::new(oracle));
         }
         if self.noise != 0.0 {
-            oracle = Box::new(NoisyOracle::new(oracle, self.noise, seed ^ 0x6E01_5E)?);
+            oracle = Box::new(NoisyOracle::new(oracle, self.noise, seed ^ 0x006E_015E)?);
         }
         Ok(oracle)
     }
@@ -125,6 +125,10 @@ pub struct RouteParams {
     /// The oracle's degradation (default: exact answers).
     #[serde(default, skip_serializing_if = "OracleParams::is_exact")]
     pub oracle: OracleParams,
+    /// Method `auto` only: the widths are not given, `auto` decides them from the queries
+    /// ([`crate::identify_discovering`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub discover_widths: bool,
 }
 
 impl RouteParams {
@@ -135,6 +139,7 @@ impl RouteParams {
             paper: (method == Method::Paper).then(PaperParams::default),
             test_points: default_test_points(),
             oracle: OracleParams::default(),
+            discover_widths: false,
         }
     }
 
@@ -153,6 +158,7 @@ impl RouteParams {
                 p.stages.eps(),
                 p.stages.radius
             ),
+            (m, _) if self.discover_widths => format!("{} (widths decided)", m.name()),
             (m, _) => m.name().to_string(),
         }
     }
@@ -262,15 +268,40 @@ pub fn run(
         test_points: params.test_points,
         ..RunOptions::default()
     };
-    let outcome = identify(
-        la,
-        oracle.as_ref(),
-        &arch,
-        route.as_ref(),
-        &options,
-        &Silent,
-        Some(teacher),
-    );
+    let outcome = if params.discover_widths {
+        if params.method != Method::Auto {
+            return Err(ExperimentError::InvalidConfig {
+                field: "discover_widths",
+                reason: format!(
+                    "only method auto decides widths, not {}",
+                    params.method.name()
+                ),
+            });
+        }
+        let widths = Widths::default();
+        let (d, acts) = (arch.d, (arch.g, arch.h));
+        identify_discovering(
+            la,
+            oracle.as_ref(),
+            d,
+            acts,
+            widths,
+            &Auto::default(),
+            &options,
+            &Silent,
+            Some(teacher),
+        )
+    } else {
+        identify(
+            la,
+            oracle.as_ref(),
+            &arch,
+            route.as_ref(),
+            &options,
+            &Silent,
+            Some(teacher),
+        )
+    };
     let r = &outcome.report;
     let truth = r.truth.as_ref();
     let a_found = truth.map_or(0, |t| t.first_layer.found);

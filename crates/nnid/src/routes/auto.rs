@@ -10,10 +10,10 @@ use super::saturation::RouteS;
 use super::{Architecture, Route};
 use crate::identify::threshold_reason;
 use crate::metrics::certify;
-use crate::noise::probe_stage;
+use crate::noise::{NoiseFloor, probe_stage};
 use crate::{IdentifyError, StageRunner};
 use nnid_linalg::Linalg;
-use nnid_nn_model::Network;
+use nnid_nn_model::{Activation, Network};
 
 /// Route S is skipped when the probed relative noise floor is above this: it cannot reach
 /// the certificate's threshold there (module docs of [`crate::noise`]; measured in
@@ -63,23 +63,68 @@ impl Route for Auto {
         seed: u64,
         runner: &mut StageRunner<'_>,
     ) -> Result<Network, IdentifyError> {
-        let floor = if self.probe_noise {
-            Some(probe_stage(runner, arch, seed ^ 0x9E0B)?)
-        } else {
-            None
-        };
-        let gradient = RouteG {
-            noise_floor: floor.map(|f| f.relative),
-            ..self.gradient.clone()
-        };
-        if let Some(f) = floor.filter(|f| f.relative > self.saturation_noise_limit) {
+        let floor = self.probe(arch.g, seed, runner)?;
+        if let Some(f) = floor.filter(|f| self.too_noisy_for_s(f)) {
             runner.report.notes.push(format!(
                 "route S skipped: the oracle's noise floor {:.1e} (relative) is above {:.0e}, where route S cannot certify; route G runs instead",
                 f.relative, self.saturation_noise_limit
             ));
-            return gradient.run(la, arch, seed.wrapping_add(1000), runner);
+            return self
+                .gradient_with(floor)
+                .run(la, arch, seed.wrapping_add(1000), runner);
         }
         let first = self.saturation.run(la, arch, seed, runner);
+        self.check_or_fall_back(la, arch, first, floor, seed, runner)
+    }
+}
+
+/// The widths the caller knows (`None`: decide it from the queries).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Widths {
+    /// First hidden width m0.
+    pub m0: Option<usize>,
+    /// Second hidden width m1.
+    pub m1: Option<usize>,
+}
+
+impl Auto {
+    /// Stage `noise_probe`, when on.
+    fn probe(
+        &self,
+        g: Activation,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Option<NoiseFloor>, IdentifyError> {
+        if self.probe_noise {
+            probe_stage(runner, g, seed ^ 0x9E0B).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn too_noisy_for_s(&self, floor: &NoiseFloor) -> bool {
+        floor.relative > self.saturation_noise_limit
+    }
+
+    /// Route G, told the probed noise floor.
+    fn gradient_with(&self, floor: Option<NoiseFloor>) -> RouteG {
+        RouteG {
+            noise_floor: floor.map(|f| f.relative),
+            ..self.gradient.clone()
+        }
+    }
+
+    /// Checks route S's network on fresh queries (the certificate's rule with the probed
+    /// floor); when it fails or route S errored, runs route G.
+    fn check_or_fall_back(
+        &self,
+        la: Linalg<'_>,
+        arch: &Architecture,
+        first: Result<Network, IdentifyError>,
+        floor: Option<NoiseFloor>,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
         let reason = match first {
             Ok(net) => {
                 let n = self.check_points.max(50);
@@ -107,6 +152,56 @@ impl Route for Auto {
             .report
             .notes
             .push(format!("{reason}; falling back to route G"));
-        gradient.run(la, arch, seed.wrapping_add(1000), runner)
+        self.gradient_with(floor)
+            .run(la, arch, seed.wrapping_add(1000), runner)
+    }
+
+    /// `auto` when the widths are not all known (issue 10): route S decides them, m0 by
+    /// discovery until no new neuron appears on several lines, m1 by the rank condition of
+    /// the second layer ([`RouteS::m1_stage`]); the stages' details hold the evidence. Then
+    /// route S's second layer, checked, with route G as the fallback at the decided widths.
+    /// Returns the network and the decided architecture (also written into the report).
+    ///
+    /// # Errors
+    /// [`IdentifyError::WidthsUndecided`] on an oracle too noisy for route S's discovery (the
+    /// floor is named: give the widths there), and every error of the stages (a width that
+    /// discovery cannot settle names its evidence).
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_discovering(
+        &self,
+        la: Linalg<'_>,
+        d: usize,
+        g: Activation,
+        h: Activation,
+        widths: Widths,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(Network, Architecture), IdentifyError> {
+        let floor = self.probe(g, seed, runner)?;
+        if let Some(f) = floor.filter(|f| self.too_noisy_for_s(f)) {
+            return Err(IdentifyError::WidthsUndecided(format!(
+                "the oracle's noise floor {:.1e} (relative) is above {:.0e}, where route S's width discovery works, and route G cannot decide widths yet; give --m0 and --m1",
+                f.relative, self.saturation_noise_limit
+            )));
+        }
+        let layer1 = self
+            .saturation
+            .first_layer_stage(la, widths.m0, g, seed, runner)?;
+        let m0 = layer1.a.ncols();
+        let m1 = match widths.m1 {
+            Some(m1) => m1,
+            None => self
+                .saturation
+                .m1_stage(la, g, &layer1, seed.wrapping_add(5), runner)?,
+        };
+        let arch = Architecture { d, m0, m1, g, h };
+        arch.validate()?;
+        let report = &mut *runner.report;
+        (report.m0, report.m1, report.parameters) = (m0, m1, arch.parameters());
+        let first = self
+            .saturation
+            .second_layer_stage(la, &arch, &layer1, seed, runner);
+        let net = self.check_or_fall_back(la, &arch, first, floor, seed, runner)?;
+        Ok((net, arch))
     }
 }

@@ -94,7 +94,7 @@ impl Route for RouteG {
     ) -> Result<Network, IdentifyError> {
         let floor = match self.noise_floor {
             Some(rho) => Some(rho),
-            None if self.probe_noise => Some(probe_stage(runner, arch, seed ^ 0x9E0B)?.relative),
+            None if self.probe_noise => Some(probe_stage(runner, arch.g, seed ^ 0x9E0B)?.relative),
             None => None,
         };
         let oracle = runner.oracle;
