@@ -29,7 +29,7 @@ pub mod student;
 pub use error::FitError;
 pub use fit::{FitReport, PenalisedFitConfig, StageRecord, fit_penalised_lm, relative_error};
 pub use lm::{
-    LeastSquares, LmConfig, LmReport, LmStep, LmStop, StepMethod, levenberg_marquardt,
+    LeastSquares, LmConfig, LmReport, LmStep, LmStop, Plateau, StepMethod, levenberg_marquardt,
     normal_matrix, normal_matrix_with,
 };
 pub use operator::{CgSettings, JacobianOperator};

@@ -79,6 +79,30 @@ pub struct LmConfig {
     pub cost_tol: f64,
     /// How each damped step is solved. Default [`StepMethod::Dense`].
     pub step: StepMethod,
+    /// Stop (stalled) on a plateau: when the cost fell by less than `tol` of itself over the
+    /// last `window` accepted steps. Default `None` (off).
+    pub plateau: Option<Plateau>,
+}
+
+/// A plateau of the cost ([`LmConfig::plateau`]): over `window` accepted steps it fell by
+/// less than the fraction `tol`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Plateau {
+    /// Accepted steps compared.
+    pub window: usize,
+    /// Smallest relative decrease over the window that is not a plateau.
+    pub tol: f64,
+}
+
+impl Plateau {
+    /// Whether `history` (accepted steps, in order) ends on a plateau.
+    fn reached(&self, history: &[LmStep]) -> bool {
+        let n = history.len();
+        n > self.window && {
+            let (before, now) = (history[n - 1 - self.window].cost, history[n - 1].cost);
+            before - now < self.tol * before
+        }
+    }
 }
 
 /// How [`levenberg_marquardt`] solves the damped normal equations of a step.
@@ -122,6 +146,7 @@ impl Default for LmConfig {
             rel_tol: 1e-14,
             cost_tol: 0.0,
             step: StepMethod::Dense,
+            plateau: None,
         }
     }
 }
@@ -177,6 +202,12 @@ impl LmConfig {
         if !(self.rel_tol.is_finite() && self.rel_tol >= 0.0) {
             return bad("rel_tol", "must be non-negative and finite");
         }
+        if self
+            .plateau
+            .is_some_and(|w| w.window == 0 || !(w.tol > 0.0 && w.tol < 1.0))
+        {
+            return bad("plateau", "needs a window ≥ 1 and a tolerance in (0, 1)");
+        }
         if !(self.cost_tol.is_finite() && (0.0..1.0).contains(&self.cost_tol)) {
             return bad("cost_tol", "must lie in [0, 1)");
         }
@@ -199,7 +230,8 @@ pub enum LmStop {
     Converged,
     /// The gradient `Jᵀr` is exactly zero (a stationary point).
     Stationary,
-    /// An accepted step lowered the cost by less than [`LmConfig::cost_tol`].
+    /// An accepted step lowered the cost by less than [`LmConfig::cost_tol`], or the cost
+    /// reached a [`LmConfig::plateau`].
     Stalled,
     /// [`LmConfig::max_retries`] steps in a row did not lower the cost.
     NoProgress,
@@ -434,7 +466,7 @@ pub fn levenberg_marquardt(
                 history,
             ));
         }
-        if decrease < cfg.cost_tol {
+        if decrease < cfg.cost_tol || cfg.plateau.is_some_and(|w| w.reached(&history)) {
             return Ok(report(p, cost, misfit, iteration, LmStop::Stalled, history));
         }
     }

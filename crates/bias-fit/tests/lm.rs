@@ -2,7 +2,7 @@
 
 mod common;
 
-use nnid_bias_fit::{FitError, LeastSquares, LmConfig, LmStop, levenberg_marquardt};
+use nnid_bias_fit::{FitError, LeastSquares, LmConfig, LmStop, Plateau, levenberg_marquardt};
 use nnid_linalg::Mat;
 
 /// Rosenbrock as least squares: r = (10(p₂ − p₁²), 1 − p₁), unique zero at (1, 1).
@@ -189,4 +189,71 @@ fn blocked_normal_matrix_equals_one_product() {
             }
         }
     }
+}
+
+/// r = (p², 1): the minimum cost ½ is approached ever more slowly (Gauss–Newton halves p, so
+/// the cost falls by ≈ (15/16)·p⁴/2 per step): a plateau.
+struct SlowTail;
+
+impl LeastSquares for SlowTail {
+    fn num_params(&self) -> usize {
+        1
+    }
+    fn num_residuals(&self) -> usize {
+        2
+    }
+    fn residuals(&self, p: &[f64], r: &mut [f64]) {
+        r[0] = p[0] * p[0];
+        r[1] = 1.0;
+    }
+    fn jacobian(&self, p: &[f64], j: &mut Mat) {
+        j[(0, 0)] = 2.0 * p[0];
+        j[(1, 0)] = 0.0;
+    }
+}
+
+#[test]
+fn a_plateau_stops_the_iteration_and_is_off_by_default() {
+    let la = common::backends()[0];
+    let plain = LmConfig::default().with_max_iters(60);
+    let off = levenberg_marquardt(la, &SlowTail, vec![2.0], &plain).unwrap();
+    let cfg = LmConfig {
+        plateau: Some(Plateau {
+            window: 5,
+            tol: 1e-3,
+        }),
+        ..plain.clone()
+    };
+    let on = levenberg_marquardt(la, &SlowTail, vec![2.0], &cfg).unwrap();
+    assert_eq!(on.stop, LmStop::Stalled);
+    // Over the last 5 accepted steps the cost fell by less than 0.1 %, and before that it had
+    // not: the window ending one step earlier still fell by more.
+    let h = &on.history;
+    let n = h.len();
+    assert!(h[n - 6].cost - h[n - 1].cost < 1e-3 * h[n - 6].cost);
+    assert!(h[n - 7].cost - h[n - 2].cost >= 1e-3 * h[n - 7].cost);
+    assert!(
+        on.iterations < off.iterations,
+        "{} vs {}",
+        on.iterations,
+        off.iterations
+    );
+    let bad = LmConfig {
+        plateau: Some(Plateau {
+            window: 0,
+            tol: 0.5,
+        }),
+        ..plain
+    };
+    let e = levenberg_marquardt(la, &SlowTail, vec![2.0], &bad).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            FitError::InvalidConfig {
+                field: "plateau",
+                ..
+            }
+        ),
+        "{e}"
+    );
 }
