@@ -250,3 +250,59 @@ fn identify_certifies_a_float32_oracle_against_its_floor() {
     );
     assert!(!out.report.queries.contains_key("noise_floor"));
 }
+
+/// `auto` probes the floor first (48 queries): on a noisy oracle it skips route S and says
+/// so, route G stops at the floor and the result is certified against it; on an exact oracle
+/// route S runs and the probe is all the noise handling costs.
+#[test]
+fn auto_chooses_the_route_by_the_probed_floor() {
+    let la = Linalg::default_backend().unwrap();
+    let net = TeacherConfig::new(12, 6, 3).seed(5).generate().unwrap();
+    let arch = Architecture {
+        d: 12,
+        m0: 6,
+        m1: 3,
+        g: Activation::Tanh,
+        h: Activation::Tanh,
+    };
+    let options = RunOptions {
+        seed: 2,
+        test_points: 1000,
+        ..RunOptions::default()
+    };
+    let auto = nnid::routes::auto::Auto::default();
+    let noisy = NoisyOracle::new(NetworkOracle::new(net.clone()), 1e-6, 3).unwrap();
+    let out = identify(la, &noisy, &arch, &auto, &options, &Silent, Some(&net));
+    let r = &out.report;
+    let names: Vec<&str> = r.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names[0], "noise_probe");
+    assert_eq!(r.queries["noise_probe"], 48);
+    assert!(
+        !names.contains(&"first_layer"),
+        "route S skipped: {names:?}"
+    );
+    assert!(
+        r.notes.iter().any(|n| n.contains("route S skipped")),
+        "{:?}",
+        r.notes
+    );
+    assert!(out.certified(), "{:?} {:?}", r.certificate, r.notes);
+    let lm = &r
+        .stages
+        .iter()
+        .find(|s| s.name == "multistart_lm")
+        .unwrap()
+        .details;
+    let rho = lm["relative_noise_floor"].as_f64().unwrap();
+    assert!(
+        (1e-7..1e-5).contains(&rho),
+        "probed floor {rho:e} for σ = 1e-6"
+    );
+    assert!(bitwise_eq(lm["lm_rel_tol"].as_f64().unwrap(), 1.5 * rho));
+
+    let exact = NetworkOracle::new(net.clone());
+    let out = identify(la, &exact, &arch, &auto, &options, &Silent, Some(&net));
+    let names: Vec<&str> = out.report.stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(&names[..2], ["noise_probe", "first_layer"]);
+    assert!(out.certified() && out.report.noise_floor.is_none());
+}
