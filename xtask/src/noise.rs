@@ -202,6 +202,9 @@ const SWEEP_COLUMNS: [&str; 14] = [
     "errors",
 ];
 
+/// Plot points (σ, value) per method.
+type SeriesByMethod = BTreeMap<String, Vec<(f64, f64)>>;
+
 /// Medians of one (σ, method) group for the plot: rel-L2 and the largest a_i error.
 type Medians = (f64, f64);
 
@@ -230,12 +233,7 @@ fn sweep_row(sigma: f64, m: &str, rs: &[&Value]) -> (Vec<String>, Medians) {
 }
 
 /// A log-log panel of the medians against σ, one line per method and the line y = σ.
-fn sigma_panel(
-    title: String,
-    y: &str,
-    sigmas: &[f64],
-    series: BTreeMap<String, Vec<(f64, f64)>>,
-) -> Panel {
+fn sigma_panel(title: String, y: &str, sigmas: &[f64], series: SeriesByMethod) -> Panel {
     let reference = Series::line("y = σ", sigmas.iter().map(|&s| (s, s)).collect());
     Panel {
         title,
@@ -263,10 +261,7 @@ fn sweep_tables(recs: &[&Value], plan: &Plan, md: &mut String) -> Vec<Panel> {
             size_label(plan.sweep_size)
         );
         let mut t = Table::new(SWEEP_COLUMNS);
-        let (mut err, mut wt): (
-            BTreeMap<String, Vec<(f64, f64)>>,
-            BTreeMap<String, Vec<(f64, f64)>>,
-        ) = (BTreeMap::new(), BTreeMap::new());
+        let (mut err, mut wt) = (SeriesByMethod::new(), SeriesByMethod::new());
         for &sigma in &plan.sigmas {
             for m in &plan.methods {
                 let rs: Vec<&Value> = recs
