@@ -20,7 +20,9 @@ use std::process::ExitCode;
 /// The identification methods.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Method {
-    /// Route S, then route G if S does not certify (the best measured; default).
+    /// A noise probe, route S, then route G if S does not certify (route G directly on an
+    /// oracle too noisy for route S); decides the widths when they are not given (the best
+    /// measured; default).
     Auto,
     /// Route S: saturation (far queries), exact second layer.
     Saturation,
