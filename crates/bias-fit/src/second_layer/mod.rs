@@ -253,6 +253,18 @@ impl SecondLayerConfig {
             .max((2 * m0).div_ceil(m0.saturating_sub(m1).max(1)))
     }
 
+    /// The θ fit's settings for first-layer activation `g` (its box scales with g's width).
+    fn theta_fit_settings(&self, g: Activation) -> ThetaFitSettings {
+        ThetaFitSettings {
+            starts: self.theta_starts,
+            start_range: self.theta_start_range,
+            bound: self.theta_bound * g.width(),
+            accept: self.theta_accept,
+            max_iters: self.theta_max_iters,
+            scan_rounds: self.theta_scan_rounds,
+        }
+    }
+
     /// Number of polish points for widths (m0, m1).
     pub fn polish_points(&self, m0: usize, m1: usize) -> usize {
         (self.polish_point_factor * (m0 + m0 * m1 + m1) as f64).ceil() as usize
@@ -530,15 +542,7 @@ impl<'a> SecondLayer<'a> {
                 format!("only {} of {k} gradient points are not flat", data.points()),
             );
         }
-        let settings = ThetaFitSettings {
-            starts: cfg.theta_starts,
-            start_range: cfg.theta_start_range,
-            bound: cfg.theta_bound * g.width(),
-            accept: cfg.theta_accept,
-            max_iters: cfg.theta_max_iters,
-            scan_rounds: cfg.theta_scan_rounds,
-        };
-        let fit = fit_theta(la, &data, self.theta_hint, &settings, rng)?;
+        let fit = fit_theta(la, &data, self.theta_hint, &cfg.theta_fit_settings(g), rng)?;
         let theta = fit.theta;
         rec.theta_misfit = fit.misfit;
         rec.theta_starts = fit.starts;

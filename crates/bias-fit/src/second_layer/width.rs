@@ -12,7 +12,7 @@
 //! makes the decision an error, never a guess.
 
 use super::SecondLayerConfig;
-use super::theta_fit::{RankData, ThetaFitSettings, fit_theta};
+use super::theta_fit::{RankData, fit_theta};
 use super::ugrad;
 use crate::FitError;
 use crate::error::check_finite;
@@ -127,14 +127,7 @@ pub fn discover_m1(
         u: Vec::new(),
         grad: Vec::new(),
     };
-    let settings = ThetaFitSettings {
-        starts: cfg.theta_starts,
-        start_range: cfg.theta_start_range,
-        bound: cfg.theta_bound * g.width(),
-        accept: cfg.theta_accept,
-        max_iters: cfg.theta_max_iters,
-        scan_rounds: cfg.theta_scan_rounds,
-    };
+    let settings = cfg.theta_fit_settings(g);
     let mut fit_rng = ChaCha8Rng::seed_from_u64(seed ^ 0x3A1);
     let mut trials = Vec::new();
     let mut misfit = |m: usize, trials: &mut Vec<(usize, f64)>| -> Result<f64, FitError> {
