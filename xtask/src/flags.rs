@@ -68,6 +68,18 @@ pub(crate) struct ReproduceArgs {
     /// paper grid (§8), or (20,10,5) with --quick.
     #[arg(long)]
     pub sizes: Vec<String>,
+    /// Only part 1, the main grid (paper, paper+refine and auto at the paper's defaults), no
+    /// sweeps; writes docs/results/paper-main.md. Its trials share target/xtask/paper.jsonl
+    /// with the full run, which reuses them.
+    #[arg(long, conflicts_with = "quick")]
+    pub main_only: bool,
+    /// Teacher families of the main grid: generic (sign-balanced B), positive (all-positive
+    /// B), orthogonal (nearly orthogonal A). Default all three (generic with --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub families: Vec<String>,
+    /// Activations of the main grid (g = h): tanh, sigmoid. Default both (tanh with --quick).
+    #[arg(long, value_delimiter = ',')]
+    pub activations: Vec<String>,
     #[command(flatten)]
     pub common: Common,
 }

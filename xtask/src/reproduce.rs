@@ -55,6 +55,42 @@ pub(crate) struct Plan {
     pub side_route_teachers: u64,
     /// Run the pipeline at every m_X ≥ m0 + m1 of the predecessor setting (else at m_X = 30).
     pub predecessor_route_all: bool,
+    /// Only the main grid (part 1), no sweeps.
+    pub main_only: bool,
+}
+
+/// A main-grid family by its flag name.
+fn family_by_name(name: &str) -> Result<Value> {
+    match name {
+        "generic" => Ok(generic()),
+        "positive" => Ok(positive_b()),
+        "orthogonal" => Ok(orthogonal(false, 0.5)),
+        other => {
+            anyhow::bail!("unknown family `{other}` (expected generic, positive or orthogonal)")
+        }
+    }
+}
+
+/// An activation by its flag name.
+fn activation_by_name(name: &str) -> Result<&'static str> {
+    match name {
+        "tanh" => Ok("tanh"),
+        "sigmoid" => Ok("sigmoid"),
+        other => anyhow::bail!("unknown activation `{other}` (expected tanh or sigmoid)"),
+    }
+}
+
+/// The flag's values, or `default` when the flag was not given.
+fn chosen<T>(
+    given: &[String],
+    default: Vec<T>,
+    parse: impl Fn(&str) -> Result<T>,
+) -> Result<Vec<T>> {
+    if given.is_empty() {
+        Ok(default)
+    } else {
+        given.iter().map(|g| parse(g)).collect()
+    }
 }
 
 pub(crate) fn generic() -> Value {
@@ -84,12 +120,22 @@ impl Plan {
         } else {
             parse_sizes(&args.sizes)?
         };
+        let (families, activations) = if args.quick {
+            (vec![generic()], vec!["tanh"])
+        } else {
+            (
+                vec![generic(), positive_b(), orthogonal(false, 0.5)],
+                vec!["tanh", "sigmoid"],
+            )
+        };
+        let families = chosen(&args.families, families, family_by_name)?;
+        let activations = chosen(&args.activations, activations, activation_by_name)?;
         Ok(if args.quick {
             Self {
                 sizes,
                 teachers: args.teachers.unwrap_or(2),
-                families: vec![generic()],
-                activations: vec!["tanh"],
+                families,
+                activations,
                 mx_factors: vec![0.5, 1.0, 2.0, 4.0],
                 eps: vec![1e-3, 1e-4, 1e-5],
                 radii: vec![0.5, 1.0, 2.0],
@@ -97,13 +143,14 @@ impl Plan {
                 regime_radii: vec![0.1, 0.3],
                 side_route_teachers: 1,
                 predecessor_route_all: false,
+                main_only: false,
             }
         } else {
             Self {
                 sizes,
                 teachers: args.teachers.unwrap_or(20),
-                families: vec![generic(), positive_b(), orthogonal(false, 0.5)],
-                activations: vec!["tanh", "sigmoid"],
+                families,
+                activations,
                 mx_factors: vec![0.5, 1.0, 1.5, 2.0, 4.0],
                 eps: vec![1e-3, 1e-4, 1e-5],
                 radii: vec![0.5, 1.0, 2.0],
@@ -111,6 +158,7 @@ impl Plan {
                 regime_radii: vec![0.1, 0.3],
                 side_route_teachers: args.teachers.unwrap_or(20).min(5),
                 predecessor_route_all: true,
+                main_only: args.main_only,
             }
         })
     }
@@ -133,6 +181,9 @@ pub(crate) fn spec(p: &Plan) -> Value {
             "experiments": [stages(2.0, 1e-5, 1.0), paper_route(2.0, 1e-5, 1.0, false), paper_route(2.0, 1e-5, 1.0, true), {"kind": "route", "method": "auto", "test_points": 100_000}],
             "sizes": [s], "families": p.families, "activations": p.activations, "seeds": seeds,
         }));
+    }
+    if p.main_only {
+        return json!({ "grids": grids });
     }
     let sweep_mx: Vec<Value> = p.mx_factors.iter().map(|&m| stages(m, 1e-5, 1.0)).collect();
     let sweep_eps: Vec<Value> = p
@@ -933,11 +984,16 @@ pub(crate) fn report(records: &[Value], plan: &Plan, plot_prefix: &str) -> Body 
         md,
         "\nSingular values of the stacked Hessians (one generic tanh teacher per size, defaults); the vertical line is K = m0 + m1: the gap the paper's Step 2 relies on is weak (paper-spec §3).\n\n![singular value spectra](PLOT-spectra.svg)\n\nQueries per identification against the dimension (generic tanh teachers):\n\n![queries vs d](PLOT-queries.svg)"
     );
-    let mx = mx_sweep(records, plan, &mut md);
-    let step = eps_sweep(records, plan, &mut md, &mut facts);
-    regime(records, &mut md, &mut facts);
-    let pred = predecessor(records, &mut md, &mut facts);
-    comparison(&mut md, &facts);
+    let (mx, step, pred) = if plan.main_only {
+        (Vec::new(), Vec::new(), Vec::new())
+    } else {
+        let mx = mx_sweep(records, plan, &mut md);
+        let step = eps_sweep(records, plan, &mut md, &mut facts);
+        regime(records, &mut md, &mut facts);
+        let pred = predecessor(records, &mut md, &mut facts);
+        comparison(&mut md, &facts);
+        (mx, step, pred)
+    };
     let pred_mx = if plan.predecessor_route_all {
         "every m_X ≥ m0 + m1 = 21".to_string()
     } else {
@@ -967,27 +1023,41 @@ pub(crate) fn report(records: &[Value], plan: &Plan, plot_prefix: &str) -> Body 
 /// Bad sizes, the build or the run failed, or the report could not be written.
 pub(crate) fn run(root: &Path, args: &ReproduceArgs) -> Result<()> {
     let plan = Plan::new(args)?;
-    let name = if args.quick { "paper-quick" } else { "paper" };
+    let results = if args.quick { "paper-quick" } else { "paper" };
+    let name = if args.main_only {
+        "paper-main"
+    } else {
+        results
+    };
     let spec = spec(&plan);
-    let out = work_dir(root)?.join(format!("{name}.jsonl"));
+    let out = work_dir(root)?.join(format!("{results}.jsonl"));
     let (records, ended) = Runner::new(root, "").measure(&spec, &out, &args.common)?;
     let in_plan = |r: &Value| {
         let s = size(r);
-        (plan.sizes.contains(&s) || s == PREDECESSOR || s == REGIME)
-            && (1..=plan.teachers).contains(&seed(r))
+        let main_cell = plan.sizes.contains(&s)
+            && plan.families.contains(&family(r))
+            && plan.activations.contains(&activation(r));
+        let side_cell = !plan.main_only && (s == PREDECESSOR || s == REGIME);
+        (main_cell || side_cell) && (1..=plan.teachers).contains(&seed(r))
     };
     let records: Vec<Value> = records.into_iter().filter(in_plan).collect();
     let failed = records.iter().filter(|r| !ok(r)).count();
     let header = Header {
         title: format!(
             "Reproducing the paper's experiments{}",
-            if args.quick { " (quick grid)" } else { "" }
+            if args.quick {
+                " (quick grid)"
+            } else if args.main_only {
+                ": the main grid (the paper's pipeline at its defaults, and nnid's default)"
+            } else {
+                ""
+            }
         ),
         backends:
             "faer (the default build of `nnid`; the backends agree to rounding, see backends.md)"
                 .into(),
         raw: format!(
-            "`target/xtask/{name}.jsonl` ({} trials in this report, {failed} with errors)",
+            "`target/xtask/{results}.jsonl` ({} trials in this report, {failed} with errors)",
             records.len()
         ),
     };
@@ -1021,6 +1091,9 @@ mod tests {
             quick,
             teachers: None,
             sizes: vec![],
+            main_only: false,
+            families: vec![],
+            activations: vec![],
             common: crate::flags::Common {
                 report_only: true,
                 fresh: false,
@@ -1042,6 +1115,23 @@ mod tests {
         let main = 5 * 3 * 2 * 20 * 4;
         let sweeps = 5 * 20 * (4 + 8) + 20 * 2 + 5 * 2 + 20 * 11 + 5 * 5;
         assert_eq!(spec_len(&s), main + sweeps);
+    }
+
+    #[test]
+    fn main_only_plan_is_part_one_of_the_chosen_cells() {
+        let mut a = args(false);
+        a.main_only = true;
+        a.families = vec!["generic".into()];
+        a.activations = vec!["sigmoid".into()];
+        a.sizes = vec!["10,6,3/50,30,15".into()];
+        let p = Plan::new(&a).unwrap();
+        assert_eq!(p.families, vec![generic()]);
+        assert_eq!(p.activations, vec!["sigmoid"]);
+        // stages, paper, paper+refine and auto per size and teacher; nothing else.
+        assert_eq!(spec_len(&spec(&p)), 2 * 20 * 4);
+        a.families = vec!["generik".into()];
+        let err = Plan::new(&a).unwrap_err().to_string();
+        assert!(err.contains("unknown family `generik`"), "{err}");
     }
 
     fn stage_rec(s: [usize; 3], sd: u64, mx: f64, eps: f64, r: f64, a_found: usize) -> Value {
