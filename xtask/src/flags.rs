@@ -106,6 +106,11 @@ pub(crate) struct RobustArgs {
     /// With --noise: teachers per cell of the float32 grid.
     #[arg(long, default_value_t = 10)]
     pub float32_teachers: u64,
+    /// Name of this run: results in target/xtask/NAME.jsonl, report docs/results/NAME.md
+    /// (and its plot). Default `robust`, or `noise` with --noise: another name keeps a
+    /// partial or exploratory run from replacing the full report.
+    #[arg(long)]
+    pub name: Option<String>,
     /// Sizes d,m0,m1 (several separated by `/` or by repeating the flag).
     #[arg(long)]
     pub sizes: Vec<String>,

@@ -360,7 +360,8 @@ const INTRO: &str = "\nEvery trial is a whole `nnid identify` run (the `auto` ro
 /// Bad arguments, the build or a run failed, or the report could not be written.
 pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
     let plan = Plan::new(args)?;
-    let out = work_dir(root)?.join("noise.jsonl");
+    let name = args.name.as_deref().unwrap_or("noise");
+    let out = work_dir(root)?.join(format!("{name}.jsonl"));
     let spec = spec(&plan);
     let mut runner = Runner::new(root, "");
     let (records, ended) = runner.measure(&spec, &out, &args.common)?;
@@ -381,7 +382,7 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
         title: "Identification from noisy and float32 answers (issue 10)".into(),
         backends: "faer (the default build of `nnid`)".into(),
         raw: format!(
-            "`target/xtask/noise.jsonl` ({} trials in this report)",
+            "`target/xtask/{name}.jsonl` ({} trials in this report)",
             sweep.len() + float32.len()
         ),
     };
@@ -398,7 +399,7 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
         plan.teachers, plan.side_teachers
     );
     let panels = sweep_tables(&sweep, &plan, &mut doc);
-    doc.push_str("\n![errors against σ](noise.svg)\n");
+    let _ = writeln!(doc, "\n![errors against σ]({name}.svg)");
     let _ = writeln!(
         doc,
         "\n## 2. float32 answers on the robust grid\n\nTeachers 1…{} of each cell.",
@@ -415,9 +416,14 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
     }
     let dir = root.join("docs/results");
     std::fs::create_dir_all(&dir)?;
-    write_svg(&dir.join("noise.svg"), &command_line(), &panels, 2)?;
-    std::fs::write(dir.join("noise.md"), doc)?;
-    eprintln!("xtask: wrote docs/results/noise.md");
+    write_svg(
+        &dir.join(format!("{name}.svg")),
+        &command_line(),
+        &panels,
+        2,
+    )?;
+    std::fs::write(dir.join(format!("{name}.md")), doc)?;
+    eprintln!("xtask: wrote docs/results/{name}.md");
     Ok(())
 }
 

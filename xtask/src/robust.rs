@@ -565,7 +565,8 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
         return crate::noise::run(root, args);
     }
     let plan = Plan::new(args)?;
-    let out = work_dir(root)?.join("robust.jsonl");
+    let name = args.name.as_deref().unwrap_or("robust");
+    let out = work_dir(root)?.join(format!("{name}.jsonl"));
     let spec1 = methods_spec(&plan);
     let mut runner = Runner::new(root, "");
     let (mut records, mut ended) = runner.measure(&spec1, &out, &args.common)?;
@@ -586,7 +587,7 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
         title: title(&plan),
         backends: "faer (the default build of `nnid`)".into(),
         raw: format!(
-            "`target/xtask/robust.jsonl` ({} trials in this report)",
+            "`target/xtask/{name}.jsonl` ({} trials in this report)",
             selected.len()
         ),
     };
@@ -595,12 +596,17 @@ pub(crate) fn run(root: &Path, args: &RobustArgs) -> Result<()> {
     doc.push_str(&partial_note(ended, selected.len(), planned));
     doc.push_str(&intro(&plan, args.student_steps));
     doc.push_str(&body);
-    doc.push_str("\n![queries per parameter](robust-queries.svg)\n");
+    let _ = writeln!(doc, "\n![queries per parameter]({name}-queries.svg)");
     let dir = root.join("docs/results");
     std::fs::create_dir_all(&dir)?;
-    write_svg(&dir.join("robust-queries.svg"), &command_line(), &panels, 1)?;
-    std::fs::write(dir.join("robust.md"), doc)?;
-    eprintln!("xtask: wrote docs/results/robust.md");
+    write_svg(
+        &dir.join(format!("{name}-queries.svg")),
+        &command_line(),
+        &panels,
+        1,
+    )?;
+    std::fs::write(dir.join(format!("{name}.md")), doc)?;
+    eprintln!("xtask: wrote docs/results/{name}.md");
     Ok(())
 }
 
@@ -682,6 +688,7 @@ mod tests {
             sigmas: vec![],
             noise_size: String::new(),
             float32_teachers: 0,
+            name: None,
             widths_teachers: None,
             sizes: vec!["20,10,5".into()],
             methods: methods.iter().map(|m| m.to_string()).collect(),

@@ -19,6 +19,7 @@
 
 mod error;
 pub mod fit;
+pub mod fit_width;
 pub mod lm;
 pub mod operator;
 pub mod paper;
@@ -28,6 +29,7 @@ pub mod student;
 
 pub use error::FitError;
 pub use fit::{FitReport, PenalisedFitConfig, StageRecord, fit_penalised_lm, relative_error};
+pub use fit_width::{FitWidthEvidence, FitWidthSearch, FitWidthTrial, discover_m1_by_fit};
 pub use lm::{
     LeastSquares, LmConfig, LmReport, LmStep, LmStop, Plateau, StepMethod, levenberg_marquardt,
     normal_matrix, normal_matrix_with,

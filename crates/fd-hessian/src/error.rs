@@ -39,6 +39,13 @@ pub enum HessianError {
     /// A linear-algebra call failed.
     #[error("linear algebra failed: {0}")]
     Linalg(#[from] LinalgError),
+    /// The gradient span's dimension m0 cannot be decided from its singular values (no
+    /// clear gap above the predicted finite-difference error). The detail names the values.
+    #[error("the gradient span's dimension m0 cannot be decided: {detail}")]
+    RankUndecided {
+        /// Why, with the evidence.
+        detail: String,
+    },
 }
 
 /// `Result` with [`HessianError`] as the default error.

@@ -42,6 +42,7 @@ mod gradient;
 mod points;
 mod sampler;
 mod stencil;
+mod width;
 
 pub use config::{HessianCount, ORTHONORMAL_TOL, SamplingConfig};
 pub use error::{HessianError, Result};
@@ -50,6 +51,10 @@ pub use gradient::{
 };
 pub use sampler::{CentralStencil, ForwardStencil, HessianSample, sample_hessians};
 pub use stencil::{Stencil, fd_hessian};
+pub use width::{
+    MIN_SPAN_GAP, NOISE_MARGIN, SpanRank, gradient_span_of_unknown_width, noise_adapted_step,
+    predicted_noise, span_rank,
+};
 
 use nnid_linalg::Linalg;
 use nnid_nn_model::Oracle;

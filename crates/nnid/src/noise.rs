@@ -179,6 +179,18 @@ pub struct NoiseFloor {
     pub rms_value: f64,
     /// `absolute / rms_value`.
     pub relative: f64,
+    /// The standard deviation of the answers at the centres: the scale of f's variation,
+    /// which sets its derivatives (a logistic-sigmoid network's answers sit on a large
+    /// constant, so `rms_value` overstates it).
+    pub spread: f64,
+}
+
+impl NoiseFloor {
+    /// `absolute / spread`: the noise relative to f's variation, which finite-difference
+    /// steps balance against truncation.
+    pub fn relative_to_spread(&self) -> f64 {
+        self.absolute / self.spread.max(f64::MIN_POSITIVE)
+    }
 }
 
 /// Estimates the noise floor of `oracle` from `n` centres x ~ N(0, s²I) (6n queries in two
@@ -245,6 +257,8 @@ pub fn estimate_noise_floor(
     let repeat = noise_sigma(&repeats);
     let absolute = stencil.max(repeat);
     let rms_value = norm2(&first) / (n as f64).sqrt();
+    let mean = first.iter().sum::<f64>() / n as f64;
+    let spread = (first.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
     Ok(NoiseFloor {
         points: n,
         queries: (n * (NODES.len() + 1)) as u64,
@@ -254,6 +268,7 @@ pub fn estimate_noise_floor(
         absolute,
         rms_value,
         relative: absolute / rms_value.max(f64::MIN_POSITIVE),
+        spread,
     })
 }
 

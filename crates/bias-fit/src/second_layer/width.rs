@@ -138,32 +138,14 @@ pub fn discover_m1(
         Ok(fit.misfit)
     };
     let holds = |v: f64| v <= cfg.theta_accept;
-    // Doubling: the largest rejected width `lo` and the first accepted `hi`.
-    let (mut lo, mut hi) = (0, None);
-    let mut m = 1;
-    while m < m0 {
-        if holds(misfit(m, &mut trials)?) {
-            hi = Some(m);
-            break;
-        }
-        lo = m;
-        m = if m == m0 - 1 { m0 } else { (2 * m).min(m0 - 1) };
-    }
-    let Some(mut hi) = hi else {
+    let found = smallest_accepted(m0 - 1, |m| Ok(holds(misfit(m, &mut trials)?)))?;
+    let Some(hi) = found else {
         return Err(undecided(
             &trials,
             cfg.theta_accept,
             "no width up to m0 − 1 meets the rank condition (m1 ≥ m0, or the first layer is not exact)",
         ));
     };
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if holds(misfit(mid, &mut trials)?) {
-            hi = mid;
-        } else {
-            lo = mid;
-        }
-    }
     let closest_reject = trials
         .iter()
         .filter(|(_, v)| !holds(*v))
@@ -188,6 +170,40 @@ pub fn discover_m1(
         gradient_points: k,
         queries: (2 * m0 * k) as u64,
     })
+}
+
+/// The smallest width in 1..=`max` that `accepts`, for a condition that holds from some
+/// width on: doubling (1, 2, 4, …, capped at `max`) until it holds, then bisection between
+/// the largest rejected and the first accepted width. `None` when `max` is rejected.
+///
+/// # Errors
+/// The first error of `accepts`.
+fn smallest_accepted(
+    max: usize,
+    mut accepts: impl FnMut(usize) -> Result<bool, FitError>,
+) -> Result<Option<usize>, FitError> {
+    let (mut lo, mut hi) = (0, None);
+    let mut m = 1;
+    while m <= max {
+        if accepts(m)? {
+            hi = Some(m);
+            break;
+        }
+        lo = m;
+        m = if m == max { max + 1 } else { (2 * m).min(max) };
+    }
+    let Some(mut hi) = hi else {
+        return Ok(None);
+    };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if accepts(mid)? {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    Ok(Some(hi))
 }
 
 fn undecided(trials: &[(usize, f64)], accept: f64, why: &str) -> FitError {
@@ -227,6 +243,25 @@ mod tests {
             let ev = discover_m1(la, &oracle, net.a(), act, Some(net.theta()), &cfg, seed).unwrap();
             prop_assert_eq!(ev.m1, m1, "trials {:?}", ev.trials);
             prop_assert_eq!(ev.queries, oracle.queries());
+        }
+    }
+
+    proptest! {
+        /// The search returns the threshold of any monotone condition, testing each width
+        /// at most once.
+        #[test]
+        fn smallest_accepted_finds_the_threshold(max in 1usize..70, t in 1usize..80) {
+            let mut tried = Vec::new();
+            let found = smallest_accepted(max, |m| {
+                tried.push(m);
+                Ok(m >= t)
+            })
+            .unwrap();
+            prop_assert_eq!(found, (t <= max).then_some(t));
+            let mut unique = tried.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), tried.len(), "{:?}", tried);
         }
     }
 

@@ -110,11 +110,12 @@ pub(crate) struct Args {
     #[arg(long)]
     input_dim: Option<usize>,
     /// First hidden width m0. Omitted with --oracle-cmd (or with --discover-widths), it is
-    /// decided from the queries (`--method auto` only); omitted with --network, it is read
-    /// from the file.
+    /// decided from the queries (`--method auto` only: route S on exact answers, route G's
+    /// gradient span on noisy ones); omitted with --network, it is read from the file.
     #[arg(long)]
     m0: Option<usize>,
-    /// Second hidden width m1 (as --m0).
+    /// Second hidden width m1 (as --m0; on noisy answers the smallest width whose fit
+    /// certifies, which costs a route G fit per width tried).
     #[arg(long)]
     m1: Option<usize>,
     /// With --network: do not read the widths from the file, decide those not given by

@@ -149,6 +149,7 @@ mod tests {
             absolute: relative_floor,
             rms_value: 1.0,
             relative: relative_floor,
+            spread: 1.0,
         });
         r.certificate = Some(Certificate {
             validation_rel_l2: residual,

@@ -156,16 +156,18 @@ impl Auto {
             .run(la, arch, seed.wrapping_add(1000), runner)
     }
 
-    /// `auto` when the widths are not all known (issue 10): route S decides them, m0 by
-    /// discovery until no new neuron appears on several lines, m1 by the rank condition of
-    /// the second layer ([`RouteS::m1_stage`]); the stages' details hold the evidence. Then
-    /// route S's second layer, checked, with route G as the fallback at the decided widths.
-    /// Returns the network and the decided architecture (also written into the report).
+    /// `auto` when the widths are not all known (issue 10). On an exact oracle route S
+    /// decides them, m0 by discovery until no new neuron appears on several lines, m1 by the
+    /// rank condition of the second layer ([`RouteS::m1_stage`]); then route S's second
+    /// layer, checked, with route G as the fallback at the decided widths. On an oracle whose
+    /// probed floor rules route S out, route G decides them ([`RouteG::run_discovering`]: m0
+    /// from the gradient span's singular values, m1 as the smallest width whose fit
+    /// certifies). The stages' details hold the evidence. Returns the network and the
+    /// decided architecture (also written into the report).
     ///
     /// # Errors
-    /// [`IdentifyError::WidthsUndecided`] on an oracle too noisy for route S's discovery (the
-    /// floor is named: give the widths there), and every error of the stages (a width that
-    /// discovery cannot settle names its evidence).
+    /// [`IdentifyError::WidthsUndecided`] when a width cannot be decided (the evidence is
+    /// named: give the widths there), and every error of the stages.
     #[allow(clippy::too_many_arguments)]
     pub fn run_discovering(
         &self,
@@ -179,10 +181,19 @@ impl Auto {
     ) -> Result<(Network, Architecture), IdentifyError> {
         let floor = self.probe(g, seed, runner)?;
         if let Some(f) = floor.filter(|f| self.too_noisy_for_s(f)) {
-            return Err(IdentifyError::WidthsUndecided(format!(
-                "the oracle's noise floor {:.1e} (relative) is above {:.0e}, where route S's width discovery works, and route G cannot decide widths yet; give --m0 and --m1",
+            runner.report.notes.push(format!(
+                "route S skipped: the oracle's noise floor {:.1e} (relative) is above {:.0e}, where route S cannot certify; route G decides the widths and runs instead",
                 f.relative, self.saturation_noise_limit
-            )));
+            ));
+            return self.gradient_with(Some(f)).run_discovering(
+                la,
+                d,
+                (g, h),
+                widths,
+                f,
+                seed.wrapping_add(1000),
+                runner,
+            );
         }
         let layer1 = self
             .saturation

@@ -8,14 +8,17 @@
 //! validation error passes the certificate's noise-aware threshold. Without that, every
 //! start runs to its iteration cap (measured: 61 s instead of 6 s at (30, 20, 10), σ = 1e-6).
 
+use super::auto::Widths;
 use super::{Architecture, Route};
 use crate::metrics::gaussian_points;
-use crate::noise::{noise_threshold, probe_stage};
+use crate::noise::{NoiseFloor, noise_threshold, probe_stage};
 use crate::{IdentifyError, StageRunner};
-use nnid_bias_fit::{FitData, RouteGConfig, route_g_fit};
-use nnid_fd_hessian::{SpanConfig, gradient_span};
-use nnid_linalg::Linalg;
-use nnid_nn_model::{Network, Oracle};
+use nnid_bias_fit::{FitData, FitWidthSearch, RouteGConfig, discover_m1_by_fit, route_g_fit};
+use nnid_fd_hessian::{
+    GradientStencil, SpanConfig, gradient_span, gradient_span_of_unknown_width, noise_adapted_step,
+};
+use nnid_linalg::{Linalg, Mat};
+use nnid_nn_model::{Activation, Network, Oracle};
 use serde_json::json;
 
 /// Route G: span{a_i} from m0 + `extra_gradients` finite-difference gradients, then
@@ -36,6 +39,8 @@ pub struct RouteG {
     pub validation_points: usize,
     /// The multi-start fit.
     pub fit: RouteGConfig,
+    /// The search for m1 when it is unknown ([`RouteG::run_discovering`]).
+    pub width_search: FitWidthSearch,
 }
 
 impl Default for RouteG {
@@ -47,6 +52,7 @@ impl Default for RouteG {
             fit_factor: 4.0,
             validation_points: 500,
             fit: RouteGConfig::default(),
+            width_search: FitWidthSearch::default(),
         }
     }
 }
@@ -102,31 +108,12 @@ impl Route for RouteG {
             let cfg = SpanConfig::new(arch.m0).with_n_grad(arch.m0 + self.extra_gradients);
             let span = gradient_span(la, oracle, &cfg, seed)?;
             let details = json!({ "singular_values": span.singular_values, "residual_ratio": span.residual_ratio() });
-            Ok((span, details))
+            Ok((span.basis, details))
         })?;
-        let scale = arch.g.width();
-        let (fit, validation) = runner.run("fit_data", || {
-            let n = (self.fit_factor * arch.parameters() as f64).ceil() as usize;
-            let fit = query_data(oracle, n, scale, seed.wrapping_add(1))?;
-            let validation =
-                query_data(oracle, self.validation_points, scale, seed.wrapping_add(2))?;
-            Ok((
-                (fit, validation),
-                json!({ "fit_points": n, "validation_points": self.validation_points }),
-            ))
-        })?;
+        let (fit, validation) = self.data_stage(arch, seed, runner)?;
+        let cfg = self.fit_config(floor, seed.wrapping_add(3));
         runner.run("multistart_lm", || {
-            let cfg = self.fit_config(floor, seed.wrapping_add(3));
-            let report = route_g_fit(
-                la,
-                &span.basis,
-                arch.m1,
-                arch.g,
-                arch.h,
-                &fit,
-                &validation,
-                &cfg,
-            )?;
+            let report = route_g_fit(la, &span, arch.m1, arch.g, arch.h, &fit, &validation, &cfg)?;
             let details = json!({
                 "starts": report.starts.len(),
                 "best_start": report.best_start,
@@ -140,3 +127,184 @@ impl Route for RouteG {
         })
     }
 }
+
+impl RouteG {
+    /// Stage `fit_data`: `fit_factor`·P fit points (P of `arch`) and the validation points,
+    /// x ~ N(0, s²I) at the activation's width s.
+    fn data_stage(
+        &self,
+        arch: &Architecture,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(FitData, FitData), IdentifyError> {
+        let oracle = runner.oracle;
+        let scale = arch.g.width();
+        runner.run("fit_data", || {
+            let n = (self.fit_factor * arch.parameters() as f64).ceil() as usize;
+            let fit = query_data(oracle, n, scale, seed.wrapping_add(1))?;
+            let validation =
+                query_data(oracle, self.validation_points, scale, seed.wrapping_add(2))?;
+            Ok((
+                (fit, validation),
+                json!({ "fit_points": n, "validation_points": self.validation_points }),
+            ))
+        })
+    }
+
+    /// Route G when the widths are not all known, on an oracle whose noise floor was probed
+    /// (`auto` hands it over: noisy oracles, where route S cannot decide widths):
+    /// - stage `widths_m0` (unless m0 is given): `d + extra_gradients` gradients at the
+    ///   noise-adapted step, m0 = the number of singular values clearly above the predicted
+    ///   finite-difference error ([`gradient_span_of_unknown_width`]);
+    /// - stage `fit_data` for the largest width m1 can have (m0);
+    /// - stage `widths_m1` (unless m1 is given): the smallest width whose fit certifies
+    ///   ([`discover_m1_by_fit`]), which is also the returned network; with m1 given, the
+    ///   usual `multistart_lm`.
+    ///
+    /// # Errors
+    /// A width that cannot be decided (the error names the evidence), and every error of
+    /// the stages.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_discovering(
+        &self,
+        la: Linalg<'_>,
+        d: usize,
+        (g, h): (Activation, Activation),
+        widths: Widths,
+        floor: NoiseFloor,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(Network, Architecture), IdentifyError> {
+        let span = self.span_of_unknown_width(la, widths.m0, floor, seed, runner)?;
+        let m0 = span.ncols();
+        let widest = Architecture {
+            d,
+            m0,
+            m1: widths.m1.unwrap_or(m0),
+            g,
+            h,
+        };
+        widest.validate()?;
+        let (fit, validation) = self.data_stage(&widest, seed, runner)?;
+        let cfg = self.fit_config(Some(floor.relative), seed.wrapping_add(3));
+        let inputs = (la, &span, &fit, &validation, &cfg);
+        let (net, m1) = match widths.m1 {
+            Some(m1) => (self.fit_at(inputs, (g, h), m1, runner)?, m1),
+            None => self.m1_stage(inputs, (g, h), runner)?,
+        };
+        let arch = Architecture { m1, ..widest };
+        let report = &mut *runner.report;
+        (report.m0, report.m1, report.parameters) = (m0, m1, arch.parameters());
+        Ok((net, arch))
+    }
+
+    /// Stage `widths_m0` (module docs of [`nnid_fd_hessian::span_rank`]); with m0 given, the
+    /// usual `gradient_span` at the noise-adapted step.
+    fn span_of_unknown_width(
+        &self,
+        la: Linalg<'_>,
+        m0: Option<usize>,
+        floor: NoiseFloor,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Mat, IdentifyError> {
+        let oracle = runner.oracle;
+        let rho = floor.relative_to_spread();
+        let eps = noise_adapted_step(rho);
+        if let Some(m0) = m0 {
+            return runner.run("gradient_span", || {
+                let cfg = SpanConfig::new(m0)
+                    .with_n_grad(m0 + self.extra_gradients)
+                    .with_stencil(GradientStencil::Central { eps });
+                let span = gradient_span(la, oracle, &cfg, seed)?;
+                let details = json!({ "singular_values": span.singular_values, "eps": eps });
+                Ok((span.basis, details))
+            });
+        }
+        runner.run("widths_m0", || {
+            let (span, rank) = gradient_span_of_unknown_width(
+                la,
+                oracle,
+                rho,
+                floor.absolute,
+                self.extra_gradients,
+                seed,
+            )
+            .map_err(|e| IdentifyError::WidthsUndecided(e.to_string()))?;
+            let details = json!({
+                "m0": rank.m0,
+                "singular_values": span.singular_values,
+                "eps": eps,
+                "predicted_noise": rank.predicted_noise,
+                "threshold": rank.threshold,
+                "gap": rank.gap,
+            });
+            Ok((span.basis, details))
+        })
+    }
+
+    /// Stage `multistart_lm` at a given m1.
+    fn fit_at(
+        &self,
+        (la, span, fit, validation, cfg): FitInputs<'_>,
+        (g, h): (Activation, Activation),
+        m1: usize,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<Network, IdentifyError> {
+        runner.run("multistart_lm", || {
+            let report = route_g_fit(la, span, m1, g, h, fit, validation, cfg)?;
+            let details = json!({
+                "starts": report.starts.len(),
+                "validation_error": report.validation_error,
+                "accepted": report.certified,
+                "accept_tol": cfg.accept_tol,
+            });
+            Ok((report.network, details))
+        })
+    }
+
+    /// Stage `widths_m1`: m1 and the network by [`discover_m1_by_fit`].
+    fn m1_stage(
+        &self,
+        (la, span, fit, validation, cfg): FitInputs<'_>,
+        (g, h): (Activation, Activation),
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(Network, usize), IdentifyError> {
+        runner.run("widths_m1", || {
+            let (report, ev) = discover_m1_by_fit(
+                la,
+                span,
+                g,
+                h,
+                fit,
+                validation,
+                cfg,
+                &self.width_search,
+            )
+            .map_err(|e| IdentifyError::WidthsUndecided(e.to_string()))?;
+            let trials: Vec<_> = ev
+                .trials
+                .iter()
+                .map(|t| json!({ "m1": t.m, "starts": t.starts, "validation_error": t.validation_error, "certified": t.certified, "seconds": t.seconds }))
+                .collect();
+            let details = json!({
+                "m1": ev.m1,
+                "output_independence": ev.output_independence,
+                "trials": trials,
+                "accept_tol": ev.accept_tol,
+                "validation_error": report.validation_error,
+            });
+            Ok(((report.network, ev.m1), details))
+        })
+    }
+}
+
+/// What every route-G fit of one run shares: the backend, the span basis, the fit and
+/// validation data, and the multi-start settings.
+type FitInputs<'a> = (
+    Linalg<'a>,
+    &'a Mat,
+    &'a FitData,
+    &'a FitData,
+    &'a RouteGConfig,
+);
