@@ -80,6 +80,10 @@ pub(crate) struct ReproduceArgs {
     /// Activations of the main grid (g = h): tanh, sigmoid. Default both (tanh with --quick).
     #[arg(long, value_delimiter = ',')]
     pub activations: Vec<String>,
+    /// `paper+refine` (minutes per teacher at (50, 30, 15)) runs on the first N teachers of
+    /// each main-grid cell only; paper, auto and the stages on all of them. Default: all.
+    #[arg(long)]
+    pub refine_teachers: Option<u64>,
     #[command(flatten)]
     pub common: Common,
 }
