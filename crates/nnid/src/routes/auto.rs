@@ -10,10 +10,13 @@ use super::saturation::RouteS;
 use super::{Architecture, Route};
 use crate::identify::threshold_reason;
 use crate::metrics::certify;
+use crate::metrics::gaussian_points;
 use crate::noise::{NoiseFloor, probe_stage};
 use crate::{IdentifyError, StageRunner};
+use nnid_bias_fit::fit_width::{FitWidthSearch, output_independence};
 use nnid_linalg::Linalg;
 use nnid_nn_model::{Activation, Network};
+use nnid_saturation::FirstLayer;
 
 /// Route S is skipped when the probed relative noise floor is above this: it cannot reach
 /// the certificate's threshold there (module docs of [`crate::noise`]; measured in
@@ -205,14 +208,52 @@ impl Auto {
                 .saturation
                 .m1_stage(la, g, &layer1, seed.wrapping_add(5), runner)?,
         };
-        let arch = Architecture { d, m0, m1, g, h };
-        arch.validate()?;
+        let decided = widths.m1.is_none();
+        let (first, arch) =
+            self.minimal_second_layer(la, (d, m0, m1, g, h), decided, &layer1, seed, runner)?;
         let report = &mut *runner.report;
-        (report.m0, report.m1, report.parameters) = (m0, m1, arch.parameters());
-        let first = self
-            .saturation
-            .second_layer_stage(la, &arch, &layer1, seed, runner);
+        (report.m0, report.m1, report.parameters) = (m0, arch.m1, arch.parameters());
         let net = self.check_or_fall_back(la, &arch, first, floor, seed, runner)?;
         Ok((net, arch))
+    }
+
+    /// Route S's second layer at width m1; when m1 was decided (not given) and the network's
+    /// second-layer outputs are dependent ([`output_independence`] below
+    /// [`FitWidthSearch::min_independence`] on 500 points, no queries), the rank condition
+    /// overshot (its θ fit missed at the true width; measured once in a property test: a
+    /// (11, 7, 5) sigmoid teacher decided as m1 = 6, certified with a saturated neuron), so
+    /// the width moves down and the second layer runs again.
+    #[allow(clippy::type_complexity)]
+    fn minimal_second_layer(
+        &self,
+        la: Linalg<'_>,
+        (d, m0, m1, g, h): (usize, usize, usize, Activation, Activation),
+        decided: bool,
+        layer1: &FirstLayer,
+        seed: u64,
+        runner: &mut StageRunner<'_>,
+    ) -> Result<(Result<Network, IdentifyError>, Architecture), IdentifyError> {
+        let points = gaussian_points(d, 500, g.width(), seed ^ 0x1D5);
+        let min = FitWidthSearch::default().min_independence;
+        let mut m1 = m1;
+        loop {
+            let arch = Architecture { d, m0, m1, g, h };
+            arch.validate()?;
+            let net = self
+                .saturation
+                .second_layer_stage(la, &arch, layer1, seed, runner);
+            let independence = match &net {
+                Ok(n) if decided && m1 > 1 => output_independence(la, n, &points)?,
+                _ => return Ok((net, arch)),
+            };
+            if independence >= min {
+                return Ok((net, arch));
+            }
+            runner.report.notes.push(format!(
+                "m1 = {m1} gives dependent second-layer outputs (σ_min/σ_max = {independence:.1e} < {min:.0e}): the network is wider than f; trying m1 = {}",
+                m1 - 1
+            ));
+            m1 -= 1;
+        }
     }
 }
