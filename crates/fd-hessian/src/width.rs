@@ -31,6 +31,12 @@ use nnid_nn_model::Oracle;
 /// and covers a floor underestimated by half).
 pub const NOISE_MARGIN: f64 = 2.0;
 
+/// The largest singular value counted as noise must be at most this multiple of
+/// [`predicted_noise`] for m0 to be decided (measured: up to 1.03 on float32 answers, whose
+/// rounding noise is not Gaussian, and 0.79 on Gaussian noise, over 24 runs at (20, 10, 5) and
+/// (30, 20, 10)); a value between this and the threshold could be signal or noise.
+pub const NOISE_CEILING: f64 = 1.5;
+
 /// The m0-th singular value must be at least this multiple of the threshold for m0 to be
 /// decided: every signal value is then at least 8 times the prediction, about 8 times every
 /// noise value.
@@ -72,7 +78,8 @@ pub struct SpanRank {
 /// # Errors
 /// [`HessianError::RankUndecided`] when no value is above the threshold, the smallest one
 /// above it is less than [`MIN_SPAN_GAP`] times the threshold, or the largest one below it
-/// is above the prediction (a value in that band could be signal or noise: a property test
+/// is above [`NOISE_CEILING`] times the prediction (a value in that band could be signal or
+/// noise: a property test
 /// found a steep sigmoid spectrum whose m0-th value sat at 0.97 times the threshold); the
 /// detail names them.
 pub fn span_rank(singular_values: &[f64], predicted_noise: f64) -> Result<SpanRank> {
@@ -84,7 +91,7 @@ pub fn span_rank(singular_values: &[f64], predicted_noise: f64) -> Result<SpanRa
     let last = m0.checked_sub(1).map(|k| singular_values[k]);
     let gap = last.map_or(0.0, |s| s / threshold);
     let largest_noise = singular_values.get(m0).copied().unwrap_or(0.0);
-    if m0 > 0 && gap >= MIN_SPAN_GAP && largest_noise <= predicted_noise {
+    if m0 > 0 && gap >= MIN_SPAN_GAP && largest_noise <= NOISE_CEILING * predicted_noise {
         return Ok(SpanRank {
             m0,
             predicted_noise,
@@ -101,7 +108,7 @@ pub fn span_rank(singular_values: &[f64], predicted_noise: f64) -> Result<SpanRa
         .collect();
     Err(HessianError::RankUndecided {
         detail: format!(
-            "{m0} singular values are above the threshold {threshold:.2e} ({NOISE_MARGIN} × the predicted finite-difference error {predicted_noise:.2e}), the smallest of them {gap:.1} times it (at least {MIN_SPAN_GAP} needed), and the next one is {:.1} times the prediction (at most 1 allowed): {}; the answers are too noisy for the gradient span to show m0",
+            "{m0} singular values are above the threshold {threshold:.2e} ({NOISE_MARGIN} × the predicted finite-difference error {predicted_noise:.2e}), the smallest of them {gap:.1} times it (at least {MIN_SPAN_GAP} needed), and the next one is {:.1} times the prediction (at most {NOISE_CEILING} allowed): {}; the answers are too noisy for the gradient span to show m0",
             largest_noise / predicted_noise,
             around.join(", ")
         ),
@@ -195,11 +202,11 @@ mod tests {
         let err = span_rank(&[1e-3, 1e-4], 1.0).unwrap_err().to_string();
         assert!(err.contains("0 singular values are above"), "{err}");
         // A clear gap above, but a value between the prediction and the threshold below.
-        let err = span_rank(&[1.0, 0.5, 1.5e-2], 1e-2)
+        let err = span_rank(&[1.0, 0.5, 1.8e-2], 1e-2)
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("next one is 1.5 times the prediction"),
+            err.contains("next one is 1.8 times the prediction"),
             "{err}"
         );
     }
