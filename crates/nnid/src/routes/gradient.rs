@@ -112,19 +112,8 @@ impl Route for RouteG {
         })?;
         let (fit, validation) = self.data_stage(arch, seed, runner)?;
         let cfg = self.fit_config(floor, seed.wrapping_add(3));
-        runner.run("multistart_lm", || {
-            let report = route_g_fit(la, &span, arch.m1, arch.g, arch.h, &fit, &validation, &cfg)?;
-            let details = json!({
-                "starts": report.starts.len(),
-                "best_start": report.best_start,
-                "validation_error": report.validation_error,
-                "accepted": report.certified,
-                "accept_tol": cfg.accept_tol,
-                "lm_rel_tol": cfg.fit.lm.rel_tol,
-                "relative_noise_floor": floor,
-            });
-            Ok((report.network, details))
-        })
+        let inputs = (la, &span, &fit, &validation, &cfg);
+        self.fit_at(inputs, (arch.g, arch.h), arch.m1, floor, runner)
     }
 }
 
@@ -189,7 +178,10 @@ impl RouteG {
         let cfg = self.fit_config(Some(floor.relative), seed.wrapping_add(3));
         let inputs = (la, &span, &fit, &validation, &cfg);
         let (net, m1) = match widths.m1 {
-            Some(m1) => (self.fit_at(inputs, (g, h), m1, runner)?, m1),
+            Some(m1) => (
+                self.fit_at(inputs, (g, h), m1, Some(floor.relative), runner)?,
+                m1,
+            ),
             None => self.m1_stage(inputs, (g, h), runner)?,
         };
         let arch = Architecture { m1, ..widest };
@@ -243,21 +235,26 @@ impl RouteG {
         })
     }
 
-    /// Stage `multistart_lm` at a given m1.
+    /// Stage `multistart_lm`: the multi-start fit at a given m1 (`floor`: the relative noise
+    /// floor the settings were made for, reported).
     fn fit_at(
         &self,
         (la, span, fit, validation, cfg): FitInputs<'_>,
         (g, h): (Activation, Activation),
         m1: usize,
+        floor: Option<f64>,
         runner: &mut StageRunner<'_>,
     ) -> Result<Network, IdentifyError> {
         runner.run("multistart_lm", || {
             let report = route_g_fit(la, span, m1, g, h, fit, validation, cfg)?;
             let details = json!({
                 "starts": report.starts.len(),
+                "best_start": report.best_start,
                 "validation_error": report.validation_error,
                 "accepted": report.certified,
                 "accept_tol": cfg.accept_tol,
+                "lm_rel_tol": cfg.fit.lm.rel_tol,
+                "relative_noise_floor": floor,
             });
             Ok((report.network, details))
         })
