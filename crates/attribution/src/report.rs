@@ -64,6 +64,37 @@ impl AttributionReport {
     pub fn labels(&self) -> Vec<Label> {
         (0..self.scores.len()).map(|k| self.label(k)).collect()
     }
+
+    /// The splits one swap away from this one, least certain first: each exchanges one
+    /// first-layer candidate with one entangled candidate, ordered by the gap between their
+    /// two scores (ties keep index order); at most `count`, as `(first_layer, entangled)`
+    /// with increasing indices. A pipeline whose fit fails on this split can try them
+    /// (fit-based attribution).
+    pub fn one_swap_alternatives(&self, count: usize) -> Vec<(Vec<usize>, Vec<usize>)> {
+        let mut pairs: Vec<(f64, usize, usize)> = self
+            .first_layer
+            .iter()
+            .flat_map(|&i| {
+                self.entangled
+                    .iter()
+                    .map(move |&j| ((self.scores[i] - self.scores[j]).abs(), i, j))
+            })
+            .collect();
+        pairs.sort_by(|x, y| x.0.total_cmp(&y.0));
+        let swap = |list: &[usize], out: usize, into: usize| {
+            let mut l: Vec<usize> = list
+                .iter()
+                .map(|&k| if k == out { into } else { k })
+                .collect();
+            l.sort_unstable();
+            l
+        };
+        pairs
+            .into_iter()
+            .take(count)
+            .map(|(_, i, j)| (swap(&self.first_layer, i, j), swap(&self.entangled, j, i)))
+            .collect()
+    }
 }
 
 /// Splits candidates by score: the `m0` candidates whose scores lie furthest towards
@@ -95,6 +126,45 @@ pub(crate) fn split_by_score(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(scores: &[f64], m0: usize) -> AttributionReport {
+        let (first_layer, entangled, margin) = split_by_score(scores, Label::FirstLayer, m0);
+        AttributionReport {
+            strategy: "test",
+            first_layer,
+            entangled,
+            missing_entangled: 0,
+            scores: scores.to_vec(),
+            high_score_means: Label::FirstLayer,
+            margin,
+            centres: Vec::new(),
+            centre_scores: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn one_swap_alternatives_go_from_the_smallest_score_gap_up() {
+        // The (30, 10, 1) case of paper-regime.md scaled down: candidate 0 (score 0.80) is
+        // the entangled weight, candidate 3 (0.68) a first-layer weight of a neuron with a
+        // tiny outgoing weight.
+        let rep = report(&[0.80, 0.99, 0.96, 0.68], 3);
+        assert_eq!(
+            (rep.first_layer.clone(), rep.entangled.clone()),
+            (vec![0, 1, 2], vec![3])
+        );
+        let alts = rep.one_swap_alternatives(5);
+        assert_eq!(
+            alts,
+            vec![
+                (vec![1, 2, 3], vec![0]),
+                (vec![0, 1, 3], vec![2]),
+                (vec![0, 2, 3], vec![1]),
+            ],
+            "gaps 0.12, 0.28, 0.31; three pairs exist"
+        );
+        assert_eq!(rep.one_swap_alternatives(1), alts[..1].to_vec());
+        assert!(report(&[0.5, 0.4], 2).one_swap_alternatives(3).is_empty());
+    }
 
     #[test]
     fn split_takes_the_extremes_and_breaks_ties_by_index() {
