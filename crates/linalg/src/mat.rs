@@ -103,26 +103,31 @@ impl Mat {
     }
 
     /// Number of rows.
+    #[inline]
     pub fn nrows(&self) -> usize {
         self.nrows
     }
 
     /// Number of columns.
+    #[inline]
     pub fn ncols(&self) -> usize {
         self.ncols
     }
 
     /// `(nrows, ncols)`.
+    #[inline]
     pub fn shape(&self) -> (usize, usize) {
         (self.nrows, self.ncols)
     }
 
     /// The column-major entries.
+    #[inline]
     pub fn as_slice(&self) -> &[f64] {
         &self.data
     }
 
     /// The column-major entries, mutably.
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [f64] {
         &mut self.data
     }
@@ -134,6 +139,7 @@ impl Mat {
 
     /// Column `j` as a contiguous slice.
     #[track_caller]
+    #[inline]
     pub fn col(&self, j: usize) -> &[f64] {
         assert!(
             j < self.ncols,
@@ -146,6 +152,7 @@ impl Mat {
 
     /// Column `j`, mutably.
     #[track_caller]
+    #[inline]
     pub fn col_mut(&mut self, j: usize) -> &mut [f64] {
         assert!(
             j < self.ncols,
@@ -281,6 +288,7 @@ impl Mat {
 impl std::ops::Index<(usize, usize)> for Mat {
     type Output = f64;
     #[track_caller]
+    #[inline]
     fn index(&self, (i, j): (usize, usize)) -> &f64 {
         assert!(
             i < self.nrows && j < self.ncols,
@@ -294,6 +302,7 @@ impl std::ops::Index<(usize, usize)> for Mat {
 
 impl std::ops::IndexMut<(usize, usize)> for Mat {
     #[track_caller]
+    #[inline]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut f64 {
         assert!(
             i < self.nrows && j < self.ncols,
@@ -307,18 +316,21 @@ impl std::ops::IndexMut<(usize, usize)> for Mat {
 
 /// Dot product of two equally long slices.
 #[track_caller]
+#[inline]
 pub fn dot(a: &[f64], b: &[f64]) -> f64 {
     assert_eq!(a.len(), b.len(), "dot: lengths {} and {}", a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// Euclidean norm.
+#[inline]
 pub fn norm2(a: &[f64]) -> f64 {
     dot(a, a).sqrt()
 }
 
 /// `y += alpha · x`.
 #[track_caller]
+#[inline]
 pub fn axpy(alpha: f64, x: &[f64], y: &mut [f64]) {
     assert_eq!(
         x.len(),

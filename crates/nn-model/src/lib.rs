@@ -16,6 +16,7 @@
 
 mod activation;
 mod error;
+mod fastmath;
 mod json;
 mod network;
 mod oracle;

@@ -4,6 +4,13 @@ use crate::{Activation, ModelError};
 use nnid_linalg::{Linalg, Mat, Op, dot};
 use rayon::prelude::*;
 
+/// Adds `shift` to every column of the column-major `values` (columns of `shift.len()`).
+fn add_to_each_column(values: &mut [f64], shift: &[f64]) {
+    for col in values.chunks_mut(shift.len().max(1)) {
+        col.iter_mut().zip(shift).for_each(|(v, s)| *v += s);
+    }
+}
+
 /// Points per block of [`Network::values`]'s matrix products.
 const VALUES_BLOCK: usize = 256;
 
@@ -234,20 +241,14 @@ impl Network {
         let d = self.input_dim();
         let x = Mat::from_col_major(d, block.len() / d, block.to_vec());
         let mut y = la.matmul(&self.a, Op::Trans, &x, Op::NoTrans);
-        for col in y.as_mut_slice().chunks_mut(self.theta.len().max(1)) {
-            col.iter_mut()
-                .zip(&self.theta)
-                .for_each(|(v, t)| *v = self.g.eval(*v + t));
-        }
-        let z = la.matmul(&self.b, Op::Trans, &y, Op::NoTrans);
+        add_to_each_column(y.as_mut_slice(), &self.theta);
+        self.g.eval_in_place(y.as_mut_slice());
+        let mut z = la.matmul(&self.b, Op::Trans, &y, Op::NoTrans);
+        add_to_each_column(z.as_mut_slice(), &self.tau);
+        self.h.eval_in_place(z.as_mut_slice());
         z.as_slice()
             .chunks(self.tau.len().max(1))
-            .map(|col| {
-                col.iter()
-                    .zip(&self.tau)
-                    .map(|(v, t)| self.h.eval(v + t))
-                    .sum()
-            })
+            .map(|col| col.iter().sum())
             .collect()
     }
 
