@@ -13,7 +13,7 @@
 
 use crate::FitError;
 use crate::lm::{LeastSquares, LmConfig, levenberg_marquardt};
-use nnid_linalg::{Linalg, Mat, dot, norm2};
+use nnid_linalg::{Linalg, Mat, axpy, dot, norm2};
 use nnid_nn_model::Activation;
 use rand::Rng;
 use rayon::prelude::*;
@@ -156,17 +156,19 @@ impl RankData {
                             - (0..m1).map(|a| u[(r, a)] * u[(j, a)]).sum::<f64>()
                     })
                     .collect();
+                // dP·N̂ column by column: Σ_a Z[:, a]·(U₁ᵀN̂)[a, c] + U[:, a]·(ZᵀN̂)[a, c].
+                let mut dpn = vec![0.0; m0];
                 for c in 0..k {
-                    for i in 0..m0 {
-                        let dpn: f64 = (0..m1)
-                            .map(|a| z[(i, a)] * u1n[(a, c)] + u[(i, a)] * ztn[(a, c)])
-                            .sum();
-                        let mut d = gp[(i, c)] * (pe[i] * v[c] - dpn);
-                        if i == j {
-                            d += gpp[(j, c)] * e[(j, c)];
-                        }
-                        col[c * m0 + i] = d;
+                    dpn.fill(0.0);
+                    for a in 0..m1 {
+                        axpy(u1n[(a, c)], z.col(a), &mut dpn);
+                        axpy(ztn[(a, c)], u.col(a), &mut dpn);
                     }
+                    let out = &mut col[c * m0..(c + 1) * m0];
+                    for (((o, g), p), q) in out.iter_mut().zip(gp.col(c)).zip(&pe).zip(&dpn) {
+                        *o = g * (p * v[c] - q);
+                    }
+                    out[j] += gpp[(j, c)] * e[(j, c)];
                 }
             });
         true
