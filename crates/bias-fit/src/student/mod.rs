@@ -20,7 +20,7 @@ use crate::FitError;
 use crate::error::{check_finite, check_size};
 use crate::lm::LeastSquares;
 use crate::operator::JacobianOperator;
-use nnid_linalg::{Linalg, Mat, axpy, dot, norm2};
+use nnid_linalg::{Linalg, Mat, Op, axpy, dot, norm2};
 use nnid_nn_model::{Activation, Network};
 use rayon::prelude::*;
 
@@ -363,6 +363,44 @@ impl<'m> FastForward<'m> {
         }
     }
 
+    /// [`FastForward::first`] at every point of `xs` (column-major, d rows) into `ys`
+    /// (m0 rows): one matrix product `AᵀX` with the default backend (the per-point `axpy`s
+    /// read all of A once per point, the product once per block), per point without one.
+    fn first_block(&self, xs: &[f64], ys: &mut [f64]) {
+        let (m0, d) = self.at.shape();
+        let n = xs.len() / d.max(1);
+        match Linalg::default_backend() {
+            Ok(la) if n > 1 && d > 0 && m0 > 0 => {
+                let x = Mat::from_col_major(d, n, xs.to_vec());
+                let y = la.matmul(&self.at, Op::NoTrans, &x, Op::NoTrans);
+                for (out, col) in ys.chunks_mut(m0).zip(y.as_slice().chunks(m0)) {
+                    for ((o, v), t) in out.iter_mut().zip(col).zip(&self.model.theta) {
+                        *o = v + t;
+                    }
+                }
+            }
+            _ => {
+                for (x, y) in xs.chunks(d.max(1)).zip(ys.chunks_mut(m0.max(1))) {
+                    self.first(x, y);
+                }
+            }
+        }
+    }
+
+    /// `f̂` at the points of `xs` (column-major, d rows) into `out`, with scratch `ys`
+    /// (m0 per point) and `z` (m1).
+    fn values_block(&self, xs: &[f64], ys: &mut [f64], z: &mut [f64], out: &mut [f64]) {
+        let m = self.model;
+        let m0 = m.theta.len();
+        let ys = &mut ys[..m0 * out.len()];
+        self.first_block(xs, ys);
+        m.g.eval_in_place(ys);
+        for (o, y) in out.iter_mut().zip(ys.chunks(m0.max(1))) {
+            self.second(y, z);
+            *o = z.iter().zip(&m.c).map(|(t, c)| c * m.h.eval(*t)).sum();
+        }
+    }
+
     /// `z = Bᵀφ + τ`.
     fn second(&self, phi: &[f64], z: &mut [f64]) {
         z.copy_from_slice(&self.model.tau);
@@ -700,30 +738,37 @@ impl<'a> StudentProblem<'a> {
         let fast = FastForward::new(model);
         let mut point_major = vec![0.0; n * width];
         point_major
-            .par_chunks_mut(width)
-            .zip(self.data.points.as_slice().par_chunks(d))
-            .with_min_len(MIN_POINTS_PER_TASK)
+            .par_chunks_mut(width * MIN_POINTS_PER_TASK)
+            .zip(
+                self.data
+                    .points
+                    .as_slice()
+                    .par_chunks(d.max(1) * MIN_POINTS_PER_TASK),
+            )
             .for_each_init(
-                || vec![0.0; m0],
-                |gp, (out, x)| {
-                    let (u, rest) = out.split_at_mut(m0);
-                    let (gv, rest) = rest.split_at_mut(m0);
-                    let (omega, hv) = rest.split_at_mut(m1);
-                    fast.first(x, gv);
-                    for (gi, gpi) in gv.iter_mut().zip(gp.iter_mut()) {
-                        let [v, dv, ..] = model.g.derivatives(*gi);
-                        (*gi, *gpi) = (v, dv);
+                || (vec![0.0; m0 * MIN_POINTS_PER_TASK], vec![0.0; m0]),
+                |(ys, gp), (outs, xs)| {
+                    let ys = &mut ys[..m0 * (outs.len() / width.max(1))];
+                    fast.first_block(xs, ys);
+                    for (out, y) in outs.chunks_mut(width.max(1)).zip(ys.chunks(m0.max(1))) {
+                        let (u, rest) = out.split_at_mut(m0);
+                        let (gv, rest) = rest.split_at_mut(m0);
+                        let (omega, hv) = rest.split_at_mut(m1);
+                        for ((gi, gpi), yi) in gv.iter_mut().zip(gp.iter_mut()).zip(y) {
+                            let [v, dv, ..] = model.g.derivatives(*yi);
+                            (*gi, *gpi) = (v, dv);
+                        }
+                        fast.second(gv, hv);
+                        for ((hl, ol), c) in hv.iter_mut().zip(omega.iter_mut()).zip(&model.c) {
+                            let [v, dv, ..] = model.h.derivatives(*hl);
+                            (*hl, *ol) = (v, c * dv);
+                        }
+                        u.fill(0.0);
+                        for (l, &ol) in omega.iter().enumerate() {
+                            axpy(ol, model.b.col(l), u);
+                        }
+                        u.iter_mut().zip(gp.iter()).for_each(|(ui, g)| *ui *= g);
                     }
-                    fast.second(gv, hv);
-                    for ((hl, ol), c) in hv.iter_mut().zip(omega.iter_mut()).zip(&model.c) {
-                        let [v, dv, ..] = model.h.derivatives(*hl);
-                        (*hl, *ol) = (v, c * dv);
-                    }
-                    u.fill(0.0);
-                    for (l, &ol) in omega.iter().enumerate() {
-                        axpy(ol, model.b.col(l), u);
-                    }
-                    u.iter_mut().zip(gp.iter()).for_each(|(ui, g)| *ui *= g);
                 },
             );
         let block = |start: usize, count: usize| {
@@ -768,13 +813,20 @@ impl LeastSquares for StudentProblem<'_> {
         let fast = FastForward::new(&model);
         let (data_rows, penalty_rows) = r.split_at_mut(n);
         data_rows
-            .par_iter_mut()
-            .zip(self.data.points.as_slice().par_chunks(d))
-            .zip(self.data.values.par_iter())
-            .with_min_len(MIN_POINTS_PER_TASK)
+            .par_chunks_mut(MIN_POINTS_PER_TASK)
+            .zip(
+                self.data
+                    .points
+                    .as_slice()
+                    .par_chunks(d.max(1) * MIN_POINTS_PER_TASK),
+            )
+            .zip(self.data.values.par_chunks(MIN_POINTS_PER_TASK))
             .for_each_init(
-                || (vec![0.0; m0], vec![0.0; m1]),
-                |(ys, zs), ((rn, x), y)| *rn = fast.value(x, ys, zs) - y,
+                || (vec![0.0; m0 * MIN_POINTS_PER_TASK], vec![0.0; m1]),
+                |(ys, zs), ((rs, xs), values)| {
+                    fast.values_block(xs, ys, zs, rs);
+                    rs.iter_mut().zip(values).for_each(|(r, y)| *r -= y);
+                },
             );
         let w = self.weight;
         let base = n;
