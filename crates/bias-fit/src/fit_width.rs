@@ -55,7 +55,12 @@ pub struct FitWidthSearch {
     /// The decided network's second-layer outputs h(b_lᵀg(Aᵀx + θ) + τ_l) on the validation
     /// points must have σ_min/σ_max at least this: a certified network wider than m1
     /// matches f only with neurons that cancel or vanish, i.e. dependent outputs. Default
-    /// 1e-4.
+    /// 1e-3. Measured at the true width over the 24 `auto-widths` runs of
+    /// docs/results/noise-widths.md: 0.026–0.034 (logistic sigmoid), 0.18–0.21 (tanh); on
+    /// noisy answers the certificate tolerates 3× the floor, so a wider fit can pass with a
+    /// neuron that nearly vanishes: 2.2e-4 for a (4, 3, 1) sigmoid teacher at σ = 1e-6, whose
+    /// m1 = 1 fits missed from 9 starts (a property-test counterexample; 1e-4 let it through
+    /// as m1 = 2).
     pub min_independence: f64,
 }
 
@@ -67,7 +72,7 @@ impl Default for FitWidthSearch {
             confirm_starts: None,
             plateau_window: 40,
             min_gap: 10.0,
-            min_independence: 1e-4,
+            min_independence: 1e-3,
         }
     }
 }
@@ -350,7 +355,7 @@ mod tests {
                 Ok((report, ev)) => {
                     prop_assert_eq!(ev.m1, m1, "trials {:?}", ev.trials);
                     prop_assert_eq!(report.network.m1(), m1);
-                    prop_assert!(ev.output_independence >= 1e-4);
+                    prop_assert!(ev.output_independence >= FitWidthSearch::default().min_independence);
                     let fresh = data(&net, 300, seed + 3);
                     let err = fresh.relative_misfit(&report.network.values(fresh.points()));
                     prop_assert!(err < 1e-6, "fresh error {err}");

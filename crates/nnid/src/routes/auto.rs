@@ -13,10 +13,17 @@ use crate::metrics::certify;
 use crate::metrics::gaussian_points;
 use crate::noise::{NoiseFloor, probe_stage};
 use crate::{IdentifyError, StageRunner};
-use nnid_bias_fit::fit_width::{FitWidthSearch, output_independence};
+use nnid_bias_fit::fit_width::output_independence;
 use nnid_linalg::Linalg;
 use nnid_nn_model::{Activation, Network};
 use nnid_saturation::FirstLayer;
+
+/// The output independence below which a width decided by route S's rank condition moves
+/// down (see `minimal_second_layer`): 1e-4, route G's first value of
+/// [`nnid_bias_fit::FitWidthSearch::min_independence`], kept on exact answers, where the certificate
+/// (1e-9) leaves a wider network no room to pass with a vanishing neuron (measured: 1e-8
+/// for the one overshoot found).
+pub const ROUTE_S_MIN_INDEPENDENCE: f64 = 1e-4;
 
 /// Route S is skipped when the probed relative noise floor is above this: it cannot reach
 /// the certificate's threshold there (module docs of [`crate::noise`]; measured in
@@ -219,7 +226,7 @@ impl Auto {
 
     /// Route S's second layer at width m1; when m1 was decided (not given) and the network's
     /// second-layer outputs are dependent ([`output_independence`] below
-    /// [`FitWidthSearch::min_independence`] on 500 points, no queries), the rank condition
+    /// [`ROUTE_S_MIN_INDEPENDENCE`] on 500 points, no queries), the rank condition
     /// overshot (its θ fit missed at the true width; measured once in a property test: a
     /// (11, 7, 5) sigmoid teacher decided as m1 = 6, certified with a saturated neuron), so
     /// the width moves down and the second layer runs again.
@@ -234,7 +241,7 @@ impl Auto {
         runner: &mut StageRunner<'_>,
     ) -> Result<(Result<Network, IdentifyError>, Architecture), IdentifyError> {
         let points = gaussian_points(d, 500, g.width(), seed ^ 0x1D5);
-        let min = FitWidthSearch::default().min_independence;
+        let min = ROUTE_S_MIN_INDEPENDENCE;
         let mut m1 = m1;
         loop {
             let arch = Architecture { d, m0, m1, g, h };
