@@ -390,14 +390,12 @@ impl<'m> FastForward<'m> {
     /// `f̂` at the points of `xs` (column-major, d rows) into `out`, with scratch `ys`
     /// (m0 per point) and `z` (m1).
     fn values_block(&self, xs: &[f64], ys: &mut [f64], z: &mut [f64], out: &mut [f64]) {
-        let m = self.model;
-        let m0 = m.theta.len();
+        let m0 = self.model.theta.len();
         let ys = &mut ys[..m0 * out.len()];
         self.first_block(xs, ys);
-        m.g.eval_in_place(ys);
-        for (o, y) in out.iter_mut().zip(ys.chunks(m0.max(1))) {
-            self.second(y, z);
-            *o = z.iter().zip(&m.c).map(|(t, c)| c * m.h.eval(*t)).sum();
+        self.model.g.eval_in_place(ys);
+        for (o, phi) in out.iter_mut().zip(ys.chunks(m0.max(1))) {
+            *o = self.output(phi, z);
         }
     }
 
@@ -411,10 +409,15 @@ impl<'m> FastForward<'m> {
 
     /// `f̂(x)`, with scratch `y` (m0) and `z` (m1).
     fn value(&self, x: &[f64], y: &mut [f64], z: &mut [f64]) -> f64 {
-        let m = self.model;
         self.first(x, y);
-        y.iter_mut().for_each(|t| *t = m.g.eval(*t));
-        self.second(y, z);
+        y.iter_mut().for_each(|t| *t = self.model.g.eval(*t));
+        self.output(y, z)
+    }
+
+    /// `Σ_l c_l h(b_lᵀφ + τ_l)` from the first layer's outputs φ, with scratch `z` (m1).
+    fn output(&self, phi: &[f64], z: &mut [f64]) -> f64 {
+        let m = self.model;
+        self.second(phi, z);
         z.iter().zip(&m.c).map(|(t, c)| c * m.h.eval(*t)).sum()
     }
 }

@@ -241,7 +241,6 @@ impl Auto {
         runner: &mut StageRunner<'_>,
     ) -> Result<(Result<Network, IdentifyError>, Architecture), IdentifyError> {
         let points = gaussian_points(d, 500, g.width(), seed ^ 0x1D5);
-        let min = ROUTE_S_MIN_INDEPENDENCE;
         let mut m1 = m1;
         loop {
             let arch = Architecture { d, m0, m1, g, h };
@@ -253,11 +252,11 @@ impl Auto {
                 Ok(n) if decided && m1 > 1 => output_independence(la, n, &points)?,
                 _ => return Ok((net, arch)),
             };
-            if independence >= min {
+            if independence >= ROUTE_S_MIN_INDEPENDENCE {
                 return Ok((net, arch));
             }
             runner.report.notes.push(format!(
-                "m1 = {m1} gives dependent second-layer outputs (σ_min/σ_max = {independence:.1e} < {min:.0e}): the network is wider than f; trying m1 = {}",
+                "m1 = {m1} gives dependent second-layer outputs (σ_min/σ_max = {independence:.1e} < {ROUTE_S_MIN_INDEPENDENCE:.0e}): the network is wider than f; trying m1 = {}",
                 m1 - 1
             ));
             m1 -= 1;

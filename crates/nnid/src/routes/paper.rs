@@ -359,7 +359,8 @@ impl Pipeline {
         runner.run("refine", || {
             let n = (refine.points_per_parameter * arch.parameters() as f64).ceil() as usize;
             let points = gaussian_points(arch.d, n, refine.scale * arch.g.width(), seed);
-            let data = FitData::new(points.clone(), oracle.query(&points)?)?;
+            let values = oracle.query(&points)?;
+            let data = FitData::new(points, values)?;
             let rep = fit_penalised_lm(la, &data, StudentModel::from_network(net), &refine.lm)?;
             let details = json!({ "points": n, "iterations": rep.iterations(), "fit_misfit": rep.fit_misfit });
             Ok(((rep.network, rep.fit_misfit, data), details))
