@@ -115,8 +115,18 @@ fn gradient_unchecked(
     x: &[f64],
     stencil: GradientStencil,
 ) -> Result<Vec<f64>> {
+    gradient_and_value_scale(oracle, x, stencil).map(|(g, _)| g)
+}
+
+/// The gradient at `x` and the RMS of the stencil's answers (the size of |f| near `x`).
+fn gradient_and_value_scale(
+    oracle: &dyn Oracle,
+    x: &[f64],
+    stencil: GradientStencil,
+) -> Result<(Vec<f64>, f64)> {
     let values = query_batch(oracle, &stencil.points(x))?;
-    Ok(stencil.assemble(&values, x.len()))
+    let rms = (values.iter().map(|v| v * v).sum::<f64>() / values.len() as f64).sqrt();
+    Ok((stencil.assemble(&values, x.len()), rms))
 }
 
 /// Finite-difference gradients at every column of `points` (d×n): one batch per point, in
@@ -134,11 +144,23 @@ pub fn fd_gradients(oracle: &dyn Oracle, points: &Mat, stencil: GradientStencil)
             got: points.nrows(),
         });
     }
-    let cols = (0..points.ncols())
+    gradients_with_value_scales(oracle, points, stencil).map(|(g, _)| g)
+}
+
+/// The gradients at the columns of `points` (checked by the caller) and the RMS of each
+/// stencil's answers, one batch per point, in parallel.
+fn gradients_with_value_scales(
+    oracle: &dyn Oracle,
+    points: &Mat,
+    stencil: GradientStencil,
+) -> Result<(Mat, Vec<f64>)> {
+    let (cols, scales): (Vec<_>, Vec<_>) = (0..points.ncols())
         .into_par_iter()
-        .map(|j| gradient_unchecked(oracle, points.col(j), stencil))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Mat::from_columns(d, &cols))
+        .map(|j| gradient_and_value_scale(oracle, points.col(j), stencil))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    Ok((Mat::from_columns(points.nrows(), &cols), scales))
 }
 
 /// Settings of [`gradient_span`].
@@ -238,6 +260,9 @@ pub struct GradientSpan {
     pub points: Mat,
     /// The gradients, d×n_grad.
     pub gradients: Mat,
+    /// Per gradient, the RMS of its stencil's answers: the size of |f| there, which sets
+    /// the rounding noise of a float32 oracle ([`crate::PointNoise`]).
+    pub value_scales: Vec<f64>,
     /// Every query sent.
     pub queries: u64,
 }
@@ -273,13 +298,14 @@ pub fn gradient_span(
     let d = oracle.input_dim();
     config.validate(d)?;
     let points = gaussian_points(d, config.n_grad, config.scale, seed);
-    let gradients = fd_gradients(oracle, &points, config.stencil)?;
+    let (gradients, value_scales) = gradients_with_value_scales(oracle, &points, config.stencil)?;
     let svd = la.svd_top_k(&gradients, config.m0)?;
     Ok(GradientSpan {
         basis: svd.u,
         singular_values: svd.singular_values,
         points,
         gradients,
+        value_scales,
         queries: config.planned_queries(d),
     })
 }

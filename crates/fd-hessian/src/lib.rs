@@ -52,8 +52,8 @@ pub use gradient::{
 pub use sampler::{CentralStencil, ForwardStencil, HessianSample, sample_hessians};
 pub use stencil::{Stencil, fd_hessian};
 pub use width::{
-    MIN_SPAN_GAP, NOISE_CEILING, NOISE_MARGIN, SpanRank, gradient_span_of_unknown_width,
-    noise_adapted_step, predicted_noise, span_rank,
+    MIN_SPAN_GAP, NOISE_CEILING, NOISE_MARGIN, PointNoise, SpanRank,
+    gradient_span_of_unknown_width, noise_adapted_step, predicted_noise, span_rank,
 };
 
 use nnid_linalg::Linalg;

@@ -1,7 +1,8 @@
 //! The evidence route G's width decisions rest on, on degraded oracles (issue 10), for
 //! generic teachers of one size:
 //! - `span`: per teacher (seeds 1–4), the gradient span's spectrum around m0 at the
-//!   noise-adapted step, next to the predicted finite-difference error
+//!   noise-adapted step, next to the predicted finite-difference error (for one σ at every
+//!   point, and point by point as the route decides)
 //!   ([`nnid_fd_hessian::gradient_span_of_unknown_width`] without the decision);
 //! - `fit M,…`: for teacher 1 and each trial width m, route G's fit from `STARTS` starts with
 //!   the search's plateau stop: validation error, whether it certified, and the
@@ -15,7 +16,7 @@ use nnid::noise::{NoiseFloor, estimate_noise_floor, noise_threshold};
 use nnid_bias_fit::fit_width::{FitWidthSearch, output_independence};
 use nnid_bias_fit::lm::Plateau;
 use nnid_bias_fit::{FitData, RouteGConfig, gaussian_points, route_g_fit};
-use nnid_fd_hessian::{GradientSpan, predicted_noise};
+use nnid_fd_hessian::{GradientSpan, PointNoise, predicted_noise};
 use nnid_fd_hessian::{GradientStencil, SpanConfig, gradient_span, noise_adapted_step};
 use nnid_linalg::Linalg;
 use nnid_nn_model::teacher::TeacherConfig;
@@ -24,20 +25,30 @@ use std::time::Instant;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// All d + 5 gradients at the noise-adapted step, undecided; with the predicted error.
+/// All d + 5 gradients at the noise-adapted step, undecided; with the predicted error for
+/// one σ at every point and point by point (as the route decides).
 fn full_span(
     la: Linalg<'_>,
     oracle: &dyn Oracle,
     floor: &NoiseFloor,
     seed: u64,
-) -> Res<(GradientSpan, f64)> {
+) -> Res<(GradientSpan, [f64; 2])> {
     let d = oracle.input_dim();
     let eps = noise_adapted_step(floor.relative_to_spread());
     let cfg = SpanConfig::new(d)
         .with_n_grad(d + 5)
         .with_stencil(GradientStencil::Central { eps });
     let span = gradient_span(la, oracle, &cfg, seed)?;
-    Ok((span, predicted_noise(floor.absolute, eps, d, d + 5)))
+    let per_point = PointNoise {
+        absolute: floor.absolute,
+        per_value: floor.relative,
+    };
+    let sigmas = |noise: PointNoise| -> Vec<f64> {
+        span.value_scales.iter().map(|&v| noise.at(v)).collect()
+    };
+    let uniform = predicted_noise(&sigmas(PointNoise::uniform(floor.absolute)), eps, d);
+    let point_by_point = predicted_noise(&sigmas(per_point), eps, d);
+    Ok((span, [uniform, point_by_point]))
 }
 
 fn fit_widths(
@@ -138,10 +149,17 @@ fn main() -> Res<()> {
         let near: Vec<String> = (m0.saturating_sub(2)..(m0 + 2).min(d))
             .map(|k| format!("s_{} {:.2e}", k + 1, s[k]))
             .collect();
+        let largest_noise = s.get(m0).copied().unwrap_or(0.0);
         println!(
-            "seed {seed}: floor {:.1e} (spread-relative {:.1e}); predicted error {pred:.2e}; {}",
+            "seed {seed}: floor {:.1e} (spread-relative {:.1e}); predicted error {:.2e} (one σ), {:.2e} (point by point); s_(m0+1) = {:.2} / {:.2} times them, s_m0 = {:.0} / {:.0} times; {}",
             floor.absolute,
             floor.relative_to_spread(),
+            pred[0],
+            pred[1],
+            largest_noise / pred[0],
+            largest_noise / pred[1],
+            s[m0 - 1] / pred[0],
+            s[m0 - 1] / pred[1],
             near.join(", ")
         );
     }

@@ -15,7 +15,8 @@ use crate::noise::{NoiseFloor, noise_threshold, probe_stage};
 use crate::{IdentifyError, StageRunner};
 use nnid_bias_fit::{FitData, FitWidthSearch, RouteGConfig, discover_m1_by_fit, route_g_fit};
 use nnid_fd_hessian::{
-    GradientStencil, SpanConfig, gradient_span, gradient_span_of_unknown_width, noise_adapted_step,
+    GradientStencil, PointNoise, SpanConfig, gradient_span, gradient_span_of_unknown_width,
+    noise_adapted_step,
 };
 use nnid_linalg::{Linalg, Mat};
 use nnid_nn_model::{Activation, Network, Oracle};
@@ -218,7 +219,10 @@ impl RouteG {
                 la,
                 oracle,
                 rho,
-                floor.absolute,
+                PointNoise {
+                    absolute: floor.absolute,
+                    per_value: floor.relative,
+                },
                 self.extra_gradients,
                 seed,
             )
