@@ -34,7 +34,7 @@ pub use lm::{
     LeastSquares, LmConfig, LmReport, LmStep, LmStop, Plateau, StepMethod, levenberg_marquardt,
     normal_matrix, normal_matrix_with,
 };
-pub use operator::{CgSettings, JacobianOperator};
+pub use operator::{CgSettings, FactoredPreconditioner, JacobianOperator, Preconditioner};
 pub use paper::{
     PaperFit, PaperFitConfig, PaperFitReport, ParamFit, ShiftProblem, ShiftSolver, paper_fit,
 };

@@ -11,10 +11,16 @@
 //! For problems too large for `JᵀJ`, [`StepMethod::Iterative`] (or [`StepMethod::Auto`]
 //! above a size) solves the same damped system by conjugate gradients on Jacobian products
 //! ([`crate::operator`]), when the problem provides them ([`LeastSquares::operator`]); the
-//! outer iteration (acceptance, λ updates, stopping) is the same.
+//! outer iteration (acceptance, λ updates, stopping) is the same. When those conjugate
+//! gradients do not converge within [`CgSettings::factor_after`] iterations on a problem of
+//! at most [`CgSettings::factor_max_params`] parameters, `JᵀJ + Λ` is factored once at that
+//! iterate and preconditions that step and every later one (exactly at first, nearly so
+//! after, since J changes little near a solution).
 
 use crate::FitError;
-use crate::operator::{CgSettings, JacobianOperator, solve_damped_normal};
+use crate::operator::{
+    CgSettings, FactoredPreconditioner, JacobianOperator, solve_damped_normal, solve_preconditioned,
+};
 use nnid_linalg::{Linalg, LinalgError, Mat, Op, dot, norm2};
 use rayon::prelude::*;
 
@@ -124,6 +130,13 @@ pub enum StepMethod {
 }
 
 impl StepMethod {
+    /// Whether the steps of a problem of `np` parameters are solved exactly: densely, or
+    /// by conjugate gradients that may factor `JᵀJ` ([`CgSettings::factor_max_params`]).
+    pub fn exact_for(self, np: usize) -> bool {
+        self.iterative_for(np)
+            .is_none_or(|cg| np <= cg.factor_max_params)
+    }
+
     /// The CG settings to use for a problem of `np` parameters, if iterative.
     fn iterative_for(self, np: usize) -> Option<CgSettings> {
         match self {
@@ -254,6 +267,9 @@ pub struct LmStep {
     pub retries: usize,
     /// Conjugate-gradient iterations of the accepted step (0 for a dense step).
     pub cg_iterations: usize,
+    /// Whether the step's conjugate gradients used the factored preconditioner
+    /// ([`CgSettings::factor_max_params`]).
+    pub factored: bool,
 }
 
 /// The outcome of [`levenberg_marquardt`].
@@ -397,6 +413,11 @@ pub fn levenberg_marquardt(
     let mut r_trial = vec![0.0; nr];
     let mut lambda = cfg.lambda0;
     let mut history = Vec::new();
+    let mut factoring = Factoring {
+        allowed: cg.is_some_and(|c| np <= c.factor_max_params),
+        tried: false,
+        factor: None,
+    };
     for iteration in 1..=cfg.max_iters {
         let lin = Linearization::new(la, problem, &p, &r, cg, &mut jac);
         if lin.grad.iter().all(|&v| v == 0.0) {
@@ -415,7 +436,9 @@ pub fn levenberg_marquardt(
         let mut accepted = None;
         for retries in 0..=cfg.max_retries {
             let damping: Vec<f64> = lin.diag.iter().map(|d| lambda * (d + floor)).collect();
-            let Some((step, cg_iterations)) = lin.solve(la, &damping, &neg_grad)? else {
+            let Some((step, cg_iterations)) =
+                factoring.step(la, (problem, &p, &mut jac), &lin, &damping, &neg_grad)?
+            else {
                 lambda *= cfg.lambda_up;
                 continue;
             };
@@ -454,6 +477,7 @@ pub fn levenberg_marquardt(
             lambda,
             retries,
             cg_iterations,
+            factored: cg_iterations > 0 && factoring.factor.is_some(),
         });
         lambda = (lambda / cfg.lambda_down).max(cfg.lambda_min);
         if misfit <= cfg.rel_tol {
@@ -522,13 +546,7 @@ impl<'s> Linearization<'s> {
             };
             return Self { grad, diag, solver };
         }
-        if jac.shape() != (nr, np) {
-            *jac = Mat::zeros(nr, np);
-        } else {
-            jac.as_mut_slice().fill(0.0);
-        }
-        problem.jacobian(p, jac);
-        let normal = normal_matrix(la, jac);
+        let normal = dense_normal(la, problem, p, jac);
         let grad = jac
             .as_slice()
             .par_chunks(nr.max(1))
@@ -542,14 +560,18 @@ impl<'s> Linearization<'s> {
         }
     }
 
-    /// Solves `(JᵀJ + diag(damping)) δ = rhs`: the step and its CG iterations, or `None`
-    /// when the dense system is not positive definite (the caller raises λ).
+    /// Solves `(JᵀJ + diag(damping)) δ = rhs`: the step, or `None` when the dense system
+    /// is not positive definite (the caller raises λ). CG uses `factored` when given, else
+    /// the operator's preconditioner, and stops after [`CgSettings::factor_after`]
+    /// iterations when `probe` is set.
     fn solve(
         &self,
         la: Linalg<'_>,
         damping: &[f64],
         rhs: &[f64],
-    ) -> Result<Option<(Vec<f64>, usize)>, FitError> {
+        factored: Option<&FactoredPreconditioner>,
+        probe: bool,
+    ) -> Result<Option<StepSolution>, FitError> {
         match &self.solver {
             StepSolver::Dense(normal) => {
                 let mut damped = normal.clone();
@@ -558,17 +580,106 @@ impl<'s> Linearization<'s> {
                 }
                 let b = Mat::from_col_major(rhs.len(), 1, rhs.to_vec());
                 match la.solve_spd(&damped, &b) {
-                    Ok(step) => Ok(Some((step.into_vec(), 0))),
+                    Ok(step) => Ok(Some(StepSolution {
+                        step: step.into_vec(),
+                        iterations: 0,
+                        converged: true,
+                    })),
                     Err(LinalgError::NotPositiveDefinite { .. }) => Ok(None),
                     Err(e) => Err(e.into()),
                 }
             }
             StepSolver::Iterative { op, cg, residuals } => {
-                let sol =
-                    solve_damped_normal(op.as_ref(), &self.diag, damping, rhs, *residuals, cg);
+                let cg = &CgSettings {
+                    max_iters: if probe { cg.factor_after } else { cg.max_iters },
+                    ..*cg
+                };
+                let sol = match factored {
+                    Some(m) => solve_preconditioned(op.as_ref(), damping, rhs, *residuals, cg, m),
+                    None => {
+                        solve_damped_normal(op.as_ref(), &self.diag, damping, rhs, *residuals, cg)
+                    }
+                };
                 let finite = sol.step.iter().all(|v| v.is_finite());
-                Ok(finite.then_some((sol.step, sol.iterations)))
+                let converged = sol.rel_residual <= cg.rel_tol;
+                Ok(finite.then_some(StepSolution {
+                    step: sol.step,
+                    iterations: sol.iterations,
+                    converged,
+                }))
             }
         }
+    }
+}
+
+/// The dense Jacobian of `problem` at `p` into the reused buffer `jac`, and `JᵀJ`.
+fn dense_normal(la: Linalg<'_>, problem: &dyn LeastSquares, p: &[f64], jac: &mut Mat) -> Mat {
+    let (np, nr) = (problem.num_params(), problem.num_residuals());
+    if jac.shape() != (nr, np) {
+        *jac = Mat::zeros(nr, np);
+    } else {
+        jac.as_mut_slice().fill(0.0);
+    }
+    problem.jacobian(p, jac);
+    normal_matrix(la, jac)
+}
+
+/// The factored preconditioner `(JᵀJ + diag(damping))⁻¹` at `p`, or `None` when that
+/// matrix is not positive definite in floating point (the steps then keep the operator's
+/// preconditioner).
+fn factor_normal(
+    la: Linalg<'_>,
+    problem: &dyn LeastSquares,
+    p: &[f64],
+    damping: &[f64],
+    jac: &mut Mat,
+) -> Option<FactoredPreconditioner> {
+    let normal = dense_normal(la, problem, p, jac);
+    *jac = Mat::zeros(0, 0);
+    FactoredPreconditioner::new(la, &normal, damping).ok()
+}
+
+/// A solved step: δ, its CG iterations (0 for a dense step), and whether CG met its
+/// tolerance.
+struct StepSolution {
+    step: Vec<f64>,
+    iterations: usize,
+    converged: bool,
+}
+
+/// The factored preconditioner of one fit ([`CgSettings::factor_max_params`]): none until
+/// a step's CG has run [`CgSettings::factor_after`] iterations without converging; then
+/// `JᵀJ + Λ` is factored at that iterate, the step is solved again with it (one or two
+/// iterations: it is exact there), and every later step uses it.
+struct Factoring {
+    /// CG steps, and at most `factor_max_params` parameters.
+    allowed: bool,
+    /// A factorisation was attempted (it is attempted once per fit).
+    tried: bool,
+    factor: Option<FactoredPreconditioner>,
+}
+
+impl Factoring {
+    /// Solves one damped step (see [`Linearization::solve`]), factoring when the probe
+    /// does not converge; `at` is the problem, the iterate and the dense-Jacobian buffer.
+    fn step(
+        &mut self,
+        la: Linalg<'_>,
+        (problem, p, jac): (&dyn LeastSquares, &[f64], &mut Mat),
+        lin: &Linearization<'_>,
+        damping: &[f64],
+        rhs: &[f64],
+    ) -> Result<Option<(Vec<f64>, usize)>, FitError> {
+        let probe = self.allowed && !self.tried;
+        let Some(first) = lin.solve(la, damping, rhs, self.factor.as_ref(), probe)? else {
+            return Ok(None);
+        };
+        if !probe || first.converged {
+            return Ok(Some((first.step, first.iterations)));
+        }
+        self.tried = true;
+        self.factor = factor_normal(la, problem, p, damping, jac);
+        let again = lin.solve(la, damping, rhs, self.factor.as_ref(), false)?;
+        Ok(again.map(|s| (s.step, first.iterations + s.iterations)))
     }
 }

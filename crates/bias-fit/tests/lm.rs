@@ -2,8 +2,13 @@
 
 mod common;
 
-use nnid_bias_fit::{FitError, LeastSquares, LmConfig, LmStop, Plateau, levenberg_marquardt};
-use nnid_linalg::Mat;
+use nnid_bias_fit::{
+    CgSettings, FitError, JacobianOperator, LeastSquares, LmConfig, LmStop, Plateau, StepMethod,
+    levenberg_marquardt,
+};
+use nnid_linalg::{Linalg, Mat};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 /// Rosenbrock as least squares: r = (10(p₂ − p₁²), 1 − p₁), unique zero at (1, 1).
 struct Rosenbrock;
@@ -47,6 +52,13 @@ impl LeastSquares for Linear {
     }
     fn jacobian(&self, _p: &[f64], j: &mut Mat) {
         j.as_mut_slice().copy_from_slice(self.m.as_slice());
+    }
+    fn operator<'s>(
+        &'s self,
+        _la: Linalg<'s>,
+        _p: &[f64],
+    ) -> Option<Box<dyn JacobianOperator + 's>> {
+        Some(Box::new(self.m.clone()))
     }
 }
 
@@ -256,4 +268,76 @@ fn a_plateau_stops_the_iteration_and_is_off_by_default() {
         ),
         "{e}"
     );
+}
+
+/// An ill-conditioned consistent linear problem solved by CG steps: M = G·S with G
+/// uniform random (60×30) and column scales S spanning 10⁰…10⁻⁴ in a rotated basis, so
+/// Jacobi cannot undo them. With factoring allowed after 5 CG iterations, the first step
+/// factors MᵀM + Λ and is then exact, so LM reaches the solution p* = 1 (zero residual:
+/// ‖p − p*‖ ≤ about ε·κ(M) ≈ 10⁻¹¹ relative, tested at 10⁻⁸) in a few steps, each later one
+/// in a few CG iterations; without factoring the same 5-iteration budget per step leaves
+/// it far off.
+#[test]
+fn a_capped_cg_step_factors_the_normal_matrix_and_converges() {
+    for la in common::backends() {
+        let (n, p) = (60, 30);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut uniform = |rows, cols| Mat::from_fn(rows, cols, |_, _| rng.random_range(-1.0..1.0));
+        let g = uniform(n, p);
+        let rot = la.qr(&uniform(p, p)).unwrap().q;
+        let scaled = Mat::from_fn(p, p, |i, j| {
+            rot[(i, j)] * 10f64.powf(-4.0 * j as f64 / (p - 1) as f64)
+        });
+        let m = la.matmul(
+            &g,
+            nnid_linalg::Op::NoTrans,
+            &la.matmul(
+                &scaled,
+                nnid_linalg::Op::NoTrans,
+                &rot,
+                nnid_linalg::Op::Trans,
+            ),
+            nnid_linalg::Op::NoTrans,
+        );
+        let y = m.matvec(&vec![1.0; p]);
+        let problem = Linear { m, y };
+        let solve = |factor_max_params| {
+            let cg = CgSettings {
+                max_iters: 5,
+                factor_after: 5,
+                factor_max_params,
+                ..CgSettings::default()
+            };
+            let cfg = LmConfig {
+                lambda0: 1e-12,
+                ..LmConfig::default()
+            }
+            .with_max_iters(20)
+            .with_rel_tol(1e-13)
+            .with_step(StepMethod::Iterative(cg));
+            levenberg_marquardt(la, &problem, vec![0.0; p], &cfg).unwrap()
+        };
+        let error = |params: &[f64]| params.iter().map(|v| (v - 1.0).abs()).fold(0.0, f64::max);
+        let factored = solve(p);
+        assert!(
+            factored.history[0].factored,
+            "{}: {:?}",
+            la.name(),
+            factored.history
+        );
+        assert!(
+            error(&factored.params) < 1e-8,
+            "{}: error {:e}",
+            la.name(),
+            error(&factored.params)
+        );
+        let unfactored = solve(0);
+        assert!(unfactored.history.iter().all(|h| !h.factored));
+        assert!(
+            error(&unfactored.params) > 1e-6,
+            "{}: error {:e}",
+            la.name(),
+            error(&unfactored.params)
+        );
+    }
 }

@@ -62,4 +62,9 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
     /// The solution of `a·x = b` for a symmetric positive definite `a` (Cholesky);
     /// [`LinalgError::NotPositiveDefinite`] otherwise.
     fn solve_spd(&self, a: &Mat, b: &Mat) -> Result<Mat, LinalgError>;
+
+    /// The Cholesky factor of a symmetric positive definite `a = L·Lᵀ`: L in the lower
+    /// triangle of the result (positive diagonal), anything above it;
+    /// [`LinalgError::NotPositiveDefinite`] otherwise.
+    fn cholesky(&self, a: &Mat) -> Result<Mat, LinalgError>;
 }

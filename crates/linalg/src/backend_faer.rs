@@ -95,6 +95,31 @@ fn thin_svd_with(a: &Mat, par: Par, params: SvdParams) -> Result<RawSvd, svd::Sv
     Ok(RawSvd { u, s, v })
 }
 
+/// The Cholesky factor of `a` (L in the lower triangle; the upper one keeps `a`'s).
+fn cholesky_factor(a: &Mat, par: Par, op: &'static str) -> Result<Mat, LinalgError> {
+    let n = a.nrows();
+    let mut l = a.clone();
+    if n == 0 {
+        return Ok(l);
+    }
+    let req = llt::factor::cholesky_in_place_scratch::<f64>(n, par, Default::default());
+    with_stack(req, |stack| {
+        llt::factor::cholesky_in_place(
+            view_mut(&mut l),
+            Default::default(),
+            par,
+            stack,
+            Default::default(),
+        )
+    })
+    .map_err(|_| LinalgError::NotPositiveDefinite {
+        op,
+        backend: BackendKind::Faer,
+        n,
+    })?;
+    Ok(l)
+}
+
 impl Backend for Faer {
     fn kind(&self) -> BackendKind {
         BackendKind::Faer
@@ -239,25 +264,15 @@ impl Backend for Faer {
             return Ok(x);
         }
         let par = par();
-        let mut l = a.clone();
-        let req = llt::factor::cholesky_in_place_scratch::<f64>(n, par, Default::default())
-            .or(llt::solve::solve_in_place_scratch::<f64>(n, b.ncols(), par));
+        let l = cholesky_factor(a, par, "solve_spd")?;
+        let req = llt::solve::solve_in_place_scratch::<f64>(n, b.ncols(), par);
         with_stack(req, |stack| {
-            llt::factor::cholesky_in_place(
-                view_mut(&mut l),
-                Default::default(),
-                par,
-                stack,
-                Default::default(),
-            )
-            .map_err(|_| LinalgError::NotPositiveDefinite {
-                op: "solve_spd",
-                backend: BackendKind::Faer,
-                n,
-            })?;
             llt::solve::solve_in_place_with_conj(view(&l), Conj::No, view_mut(&mut x), par, stack);
-            Ok(())
-        })?;
+        });
         Ok(x)
+    }
+
+    fn cholesky(&self, a: &Mat) -> Result<Mat, LinalgError> {
+        cholesky_factor(a, par(), "cholesky")
     }
 }

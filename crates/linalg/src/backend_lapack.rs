@@ -6,7 +6,7 @@
 //! ndarray-linalg calls them, are `dgesdd` (thin SVD), `dsyev` (eigh; the QR iteration, not
 //! the faster divide-and-conquer `dsyevd`, which ndarray-linalg does not expose),
 //! `dgeqrf`+`dorgqr` (QR), `dgelsd` (least squares, minimum norm) and `dpotrf`/`dpotrs`
-//! (SPD solve). Results that LAPACK returns in column-major order move into [`Mat`] without
+//! (SPD solve and Cholesky factor). Results that LAPACK returns in column-major order move into [`Mat`] without
 //! copying.
 //!
 //! Environment: OpenBLAS reads `OPENBLAS_NUM_THREADS` when it is loaded; run with
@@ -18,7 +18,9 @@
 
 use ndarray::{Array1, Array2, ArrayView2, ArrayViewMut2, ShapeBuilder};
 use ndarray_linalg::error::LinalgError as NdError;
-use ndarray_linalg::{Eigh, FactorizeC, JobSvd, LeastSquaresSvd, QR, SVDDC, SolveC, UPLO};
+use ndarray_linalg::{
+    Cholesky, Eigh, FactorizeC, JobSvd, LeastSquaresSvd, QR, SVDDC, SolveC, UPLO,
+};
 
 use crate::{Backend, BackendKind, LinalgError, Mat, Op, RawEigh, RawQr, RawSvd};
 
@@ -196,5 +198,20 @@ impl Backend for Lapack {
             }
         }
         Ok(x)
+    }
+
+    fn cholesky(&self, a: &Mat) -> Result<Mat, LinalgError> {
+        let n = a.nrows();
+        if n == 0 {
+            return Ok(a.clone());
+        }
+        view(a).cholesky(UPLO::Lower).map(to_mat).map_err(|e| {
+            numerical_failure(e, "cholesky");
+            LinalgError::NotPositiveDefinite {
+                op: "cholesky",
+                backend: BackendKind::Lapack,
+                n,
+            }
+        })
     }
 }

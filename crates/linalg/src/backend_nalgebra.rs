@@ -159,4 +159,14 @@ impl Backend for Nalgebra {
         })?;
         Ok(to_mat(chol.solve(&view(b))))
     }
+
+    fn cholesky(&self, a: &Mat) -> Result<Mat, LinalgError> {
+        let n = a.nrows();
+        let chol = Cholesky::new(view(a).into_owned()).ok_or(LinalgError::NotPositiveDefinite {
+            op: "cholesky",
+            backend: BackendKind::Nalgebra,
+            n,
+        })?;
+        Ok(to_mat(chol.unpack()))
+    }
 }

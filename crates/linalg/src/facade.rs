@@ -260,6 +260,31 @@ impl<'a> Linalg<'a> {
         b.check_finite("solve_spd")?;
         self.0.solve_spd(&symmetrized(a), b)
     }
+
+    /// The Cholesky factor L of a symmetric positive definite `a = L·Lᵀ`: lower
+    /// triangular with a positive diagonal (zeros above it). Reads `(a + aᵀ)/2`.
+    ///
+    /// # Errors
+    /// [`LinalgError::NonFinite`], [`LinalgError::NotPositiveDefinite`].
+    ///
+    /// # Panics
+    /// If `a` is not square.
+    #[track_caller]
+    pub fn cholesky(self, a: &Mat) -> Result<Mat, LinalgError> {
+        assert_eq!(
+            a.nrows(),
+            a.ncols(),
+            "cholesky: matrix is {}×{}, not square",
+            a.nrows(),
+            a.ncols()
+        );
+        a.check_finite("cholesky")?;
+        let mut l = self.0.cholesky(&symmetrized(a))?;
+        for j in 1..l.ncols() {
+            l.col_mut(j)[..j].fill(0.0);
+        }
+        Ok(l)
+    }
 }
 
 fn oriented(a: &Mat, op: Op) -> (usize, usize) {

@@ -148,6 +148,11 @@ macro_rules! conformance {
                 }
 
                 #[test]
+                fn cholesky_reproduces(case in strategies::spd_matrix(MAX_DIM, MAX_COND)) {
+                    run(checks::cholesky_reproduces(la(), &case))?;
+                }
+
+                #[test]
                 fn solve_spd_rejects_indefinite(case in strategies::symmetric_matrix(MAX_DIM, None)) {
                     run(checks::solve_spd_rejects_indefinite(la(), &case))?;
                 }

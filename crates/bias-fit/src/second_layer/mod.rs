@@ -119,10 +119,17 @@ pub struct SecondLayerConfig {
     /// (docs/stages/second-layer.md has the measurements: the dense step costs N·P² flops,
     /// 10¹¹ at (200, 100, 50), and P² memory, 35 GB at (3072, 512, 128)).
     pub polish_step: StepMethod,
-    /// Initial LM damping of the polish. Default 10⁻⁶: the identities start it within
+    /// Initial LM damping of a matrix-free polish (more free parameters than
+    /// [`CgSettings::factor_max_params`]). Default 10⁻⁶: the identities start it within
     /// about 10⁻⁵ of the solution, where undamped Gauss–Newton steps converge
-    /// quadratically; the LM default 10⁻³ costs a factor of about 50 per step there.
+    /// quadratically; the LM default 10⁻³ costs a factor of about 50 per step there, and
+    /// less damping makes the conjugate gradients slower.
     pub polish_lambda0: f64,
+    /// Initial LM damping of a polish whose steps are exact (dense, or preconditioned by
+    /// the factored `JᵀJ`). Default 10⁻¹⁰: for the logistic sigmoid `JᵀJ` has eigenvalues
+    /// far below 10⁻⁶ of its diagonal, so λ = 10⁻⁶ held each step back to gaining 1.5
+    /// digits (six steps at (784, 128, 32)); at 10⁻¹⁰ three steps reach the rounding floor.
+    pub polish_lambda0_exact: f64,
     /// The polish stops when its relative residual ‖f̂(X) − y‖/‖y‖ falls to this.
     /// Default 10⁻¹³.
     pub polish_rel_tol: f64,
@@ -162,6 +169,7 @@ impl Default for SecondLayerConfig {
                 cg: CgSettings::default(),
             },
             polish_lambda0: 1e-6,
+            polish_lambda0_exact: 1e-10,
             polish_rel_tol: 1e-12,
             polish_cost_tol: 1e-2,
             target_residual: 1e-7,
@@ -204,6 +212,7 @@ impl SecondLayerConfig {
             ("polish_point_factor", self.polish_point_factor),
             ("polish_scale", self.polish_scale),
             ("polish_lambda0", self.polish_lambda0),
+            ("polish_lambda0_exact", self.polish_lambda0_exact),
         ];
         for (field, v) in positive {
             if !(v.is_finite() && v > 0.0) {
@@ -330,6 +339,11 @@ pub struct AttemptRecord {
     pub polish_residual: f64,
     /// LM iterations of the polish.
     pub polish_iterations: usize,
+    /// Conjugate-gradient iterations of each accepted polish step (0 for dense steps).
+    pub polish_cg_iterations: Vec<usize>,
+    /// The first accepted polish step (1-based) preconditioned by the factored `JᵀJ`
+    /// ([`CgSettings::factor_max_params`]), if any.
+    pub polish_factored_from: Option<usize>,
     /// Why the attempt failed before the polish, if it did.
     pub failure: Option<String>,
     /// Wall time.
@@ -520,6 +534,8 @@ impl<'a> SecondLayer<'a> {
             identity_residual: f64::NAN,
             polish_residual: f64::NAN,
             polish_iterations: 0,
+            polish_cg_iterations: Vec::new(),
+            polish_factored_from: None,
             failure: None,
             elapsed: Duration::ZERO,
         };
@@ -571,8 +587,13 @@ impl<'a> SecondLayer<'a> {
         let mut order: Vec<usize> = (0..k).collect();
         let mildness = |c: usize| y.col(c).iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         order.sort_by(|&a, &b| mildness(a).total_cmp(&mildness(b)));
+        let exact_steps = cfg.polish_step.exact_for(m0 * m1 + m0 + m1);
         let lm = LmConfig {
-            lambda0: cfg.polish_lambda0,
+            lambda0: if exact_steps {
+                cfg.polish_lambda0_exact
+            } else {
+                cfg.polish_lambda0
+            },
             ..LmConfig::default()
         }
         .with_max_iters(cfg.polish_max_iters)
@@ -581,7 +602,7 @@ impl<'a> SecondLayer<'a> {
         .with_step(cfg.polish_step);
         let mut hessians: Vec<(usize, Mat)> = Vec::new();
         let mut pending: Vec<Candidate> = Vec::new();
-        let mut best: Option<(Network, f64, usize, Candidate)> = None;
+        let mut best: Option<(Network, f64, crate::lm::LmReport, Candidate)> = None;
         for &c in order.iter().take(cfg.hessian_points.min(k)) {
             if best.is_some() && rec.theta_misfit > cfg.theta_accept {
                 // θ missed its tolerance (or Â is only approximate): new pairs will not
@@ -635,7 +656,7 @@ impl<'a> SecondLayer<'a> {
             rec.polishes += 1;
             if best.as_ref().is_none_or(|b| rep.misfit < b.1) {
                 let network = problem.model_at(&rep.params).to_network(0.0)?;
-                best = Some((network, rep.misfit, rep.iterations, cand));
+                best = Some((network, rep.misfit, rep, cand));
             }
             let done = best.as_ref().is_some_and(|b| b.1 <= cfg.target_residual);
             if done || rec.theta_misfit > cfg.theta_accept {
@@ -643,7 +664,7 @@ impl<'a> SecondLayer<'a> {
             }
         }
         rec.elapsed = start.elapsed();
-        let Some((network, residual, iterations, cand)) = best else {
+        let Some((network, residual, polish, cand)) = best else {
             let candidates = rec.candidates;
             return fail(
                 rec,
@@ -660,7 +681,13 @@ impl<'a> SecondLayer<'a> {
         rec.tau_min_support = cand.support;
         rec.identity_residual = cand.residual;
         rec.polish_residual = residual;
-        rec.polish_iterations = iterations;
+        rec.polish_iterations = polish.iterations;
+        rec.polish_cg_iterations = polish.history.iter().map(|h| h.cg_iterations).collect();
+        rec.polish_factored_from = polish
+            .history
+            .iter()
+            .find(|h| h.factored)
+            .map(|h| h.iteration);
         Ok((rec, Some(network)))
     }
 }

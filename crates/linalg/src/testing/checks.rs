@@ -18,8 +18,8 @@ pub use decompositions::{
     svd_reconstructs, svd_spectrum, svd_top_k_consistent,
 };
 pub use solves::{
-    lstsq_forward_error, lstsq_normal_equations, matmul_matches_loops, rejects_non_finite,
-    solve_spd_accurate, solve_spd_rejects_indefinite,
+    cholesky_reproduces, lstsq_forward_error, lstsq_normal_equations, matmul_matches_loops,
+    rejects_non_finite, solve_spd_accurate, solve_spd_rejects_indefinite,
 };
 
 use crate::{Linalg, LinalgError, Mat, dot};

@@ -132,6 +132,8 @@ impl RouteS {
                 "theta_misfit": sl.best().theta_misfit,
                 "identity_residual": sl.best().identity_residual,
                 "polish_iterations": sl.best().polish_iterations,
+                "polish_cg_iterations": sl.best().polish_cg_iterations,
+                "polish_factored_from": sl.best().polish_factored_from,
                 "queries": { "gradients": sl.queries.gradients, "hessians": sl.queries.hessians, "polish": sl.queries.polish },
             });
             Ok((sl.network, details))

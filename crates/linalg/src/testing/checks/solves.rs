@@ -113,6 +113,46 @@ pub fn solve_spd_accurate(la: Linalg<'_>, case: &SymmetricMatrix, x_true: &Mat) 
     Ok(())
 }
 
+/// The Cholesky factor of an SPD matrix is lower triangular with a positive diagonal, and
+/// reproduces it to backward-error accuracy: `‖L Lᵀ − A‖_F ≤ C_BACKWARD·ε·n·‖A‖₂`
+/// (Higham Thm 10.3: `|ΔA| ≤ γ_{n+1}|L||Lᵀ|`, and `‖|L||Lᵀ|‖` is of the order of `‖A‖`).
+///
+/// # Errors
+/// A message naming the violated property.
+pub fn cholesky_reproduces(la: Linalg<'_>, case: &SymmetricMatrix) -> CheckResult {
+    let n = case.a.nrows();
+    let l = call(la, "cholesky", la.cholesky(&case.a))?;
+    ensure(l.shape() == (n, n), || {
+        format!("{}: cholesky gave {:?}", la.name(), l.shape())
+    })?;
+    for j in 0..n {
+        ensure(
+            l[(j, j)] > 0.0 && l.col(j)[..j].iter().all(|&v| v == 0.0),
+            || {
+                format!(
+                    "{}: cholesky column {j} is not lower triangular with a positive diagonal",
+                    la.name()
+                )
+            },
+        )?;
+    }
+    let llt = la.matmul(&l, Op::NoTrans, &l, Op::Trans);
+    let diff: Vec<f64> = llt
+        .as_slice()
+        .iter()
+        .zip(case.a.as_slice())
+        .map(|(x, a)| x - a)
+        .collect();
+    within(
+        la,
+        "cholesky ‖L Lᵀ − A‖_F",
+        norm2(&diff),
+        C_BACKWARD,
+        EPS * size(n, n) * case.norm2(),
+        "ε·n·‖A‖₂",
+    )
+}
+
 /// A symmetric matrix with an eigenvalue below `−C_BACKWARD·ε·n·‖A‖₂` is rejected by
 /// `solve_spd` with [`LinalgError::NotPositiveDefinite`] (a backward-stable Cholesky cannot
 /// succeed on it). Cases whose smallest eigenvalue is above that threshold are not judged.
