@@ -415,7 +415,6 @@ pub fn levenberg_marquardt(
     let mut history = Vec::new();
     let mut factoring = Factoring {
         allowed: cg.is_some_and(|c| np <= c.factor_max_params),
-        tried: false,
         factor: None,
     };
     for iteration in 1..=cfg.max_iters {
@@ -647,15 +646,14 @@ struct StepSolution {
     converged: bool,
 }
 
-/// The factored preconditioner of one fit ([`CgSettings::factor_max_params`]): none until
-/// a step's CG has run [`CgSettings::factor_after`] iterations without converging; then
-/// `JᵀJ + Λ` is factored at that iterate, the step is solved again with it (one or two
-/// iterations: it is exact there), and every later step uses it.
+/// The factored preconditioner of one fit ([`CgSettings::factor_max_params`]): whenever a
+/// step's CG has run [`CgSettings::factor_after`] iterations without converging (with the
+/// operator's preconditioner, or with a factor from an earlier iterate that has gone
+/// stale), `JᵀJ + Λ` is factored at that iterate and the step is solved again with it (one
+/// or two iterations: it is exact there); later steps use it until it goes stale.
 struct Factoring {
-    /// CG steps, and at most `factor_max_params` parameters.
+    /// CG steps, at most `factor_max_params` parameters, and no failed factorisation.
     allowed: bool,
-    /// A factorisation was attempted (it is attempted once per fit).
-    tried: bool,
     factor: Option<FactoredPreconditioner>,
 }
 
@@ -670,15 +668,15 @@ impl Factoring {
         damping: &[f64],
         rhs: &[f64],
     ) -> Result<Option<(Vec<f64>, usize)>, FitError> {
-        let probe = self.allowed && !self.tried;
+        let probe = self.allowed;
         let Some(first) = lin.solve(la, damping, rhs, self.factor.as_ref(), probe)? else {
             return Ok(None);
         };
         if !probe || first.converged {
             return Ok(Some((first.step, first.iterations)));
         }
-        self.tried = true;
         self.factor = factor_normal(la, problem, p, damping, jac);
+        self.allowed = self.factor.is_some();
         let again = lin.solve(la, damping, rhs, self.factor.as_ref(), false)?;
         Ok(again.map(|s| (s.step, first.iterations + s.iterations)))
     }

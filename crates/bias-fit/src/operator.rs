@@ -80,11 +80,12 @@ pub struct CgSettings {
     pub max_iters: usize,
     /// When a step's CG has not converged after [`CgSettings::factor_after`] iterations
     /// and the problem has at most this many parameters, Levenberg–Marquardt factors
-    /// `JᵀJ + Λ` once at that iterate (the dense Jacobian, N·P² + P³/3 flops, 8·P² bytes
-    /// for the factor), solves the step again with it and preconditions every later step
-    /// with it ([`FactoredPreconditioner`]): near a solution `J` hardly changes, so those
-    /// steps converge in a few iterations however ill-conditioned `JᵀJ` is. 0 never
-    /// factors. Default 8,000 (a 512 MB factor).
+    /// `JᵀJ + Λ` at that iterate (the dense Jacobian, N·P² + P³/3 flops, 8·P² bytes for
+    /// the factor), solves the step again with it and preconditions the later steps with
+    /// it ([`FactoredPreconditioner`]): near a solution `J` hardly changes, so those steps
+    /// converge in a few iterations however ill-conditioned `JᵀJ` is; when one does not
+    /// within `factor_after`, the factor is rebuilt there. 0 never factors. Default 8,000
+    /// (a 512 MB factor).
     pub factor_max_params: usize,
     /// The CG iterations after which an unconverged step is factored (see
     /// [`CgSettings::factor_max_params`]). Default 30: the second layer's polish (at
