@@ -16,18 +16,18 @@
 //! never a guess.
 //!
 //! The floor ρ here is relative to the spread of f's answers (its variation, which sets its
-//! derivatives), not to their size; the noise model's `per_value` is relative to |f|.
-//! Measured with the point-by-point prediction at (20, 10, 5) and (30, 20, 10), 4 teachers
-//! each, n = d + 5 (`cargo run --release -p nnid --example width_evidence -- 30 20 10 tanh
-//! float32 span`, which prints both predictions): the largest noise singular value is
-//! 0.24–0.77 times the prediction over 44 runs on float32 answers and Gaussian σ = 1e-8,
-//! 1e-6 and 1e-4 (one σ for every point gave up to 1.68 on float32 tanh answers, whose
-//! rounding follows |f|). The m0-th value is 630–2460 times the prediction on float32 tanh
-//! answers, 66–104 at σ = 1e-6 (tanh), 14–133 on float32 sigmoid answers, 10–19 at
-//! (20, 10, 5) sigmoid σ = 1e-6; at (30, 20, 10) sigmoid σ = 1e-6 (4–8 times) and tanh
-//! σ = 1e-4 (3–5 times) the width is not decided. On Gaussian noise the point-by-point
-//! prediction is up to 2.5 times the one-σ one (tanh: the model's `per_value` part takes
-//! |f| above its RMS for rounding).
+//! derivatives), not to their size; the noise model's `per_value` is relative to |f| (the
+//! pipeline sets it for deterministic noise, rounding, and leaves it 0 for noise that changes
+//! between calls). Measured at (20, 10, 5) and (30, 20, 10), 4 teachers each, n = d + 5
+//! (`cargo run --release -p nnid --example width_evidence -- 30 20 10 tanh float32 span`,
+//! which prints the one-σ and the point-by-point predictions): on float32 answers the
+//! largest noise singular value is 0.28–0.77 times the point-by-point prediction (one σ for
+//! every point gave up to 1.68 on tanh, whose |f| varies most); on Gaussian σ = 1e-8 to
+//! 1e-4 it is 0.45–0.66 times the prediction. The m0-th value is 630–2460 times the
+//! prediction on float32 tanh answers, 14–133 on float32 sigmoid answers, 110–360 at
+//! σ = 1e-6 (tanh), 10–21 at (20, 10, 5) sigmoid σ = 1e-6; at (30, 20, 10) sigmoid
+//! σ = 1e-6 (4–8 times) and tanh σ = 1e-4 (5–8 times at (30, 20, 10), 7–17 at (20, 10, 5))
+//! the width is not always decided.
 
 use crate::error::{HessianError, Result};
 use crate::gradient::{GradientSpan, GradientStencil, SpanConfig, gradient_span};
@@ -40,9 +40,9 @@ use nnid_nn_model::Oracle;
 pub const NOISE_MARGIN: f64 = 2.0;
 
 /// The largest singular value counted as noise must be at most this multiple of
-/// [`predicted_noise`] for m0 to be decided (measured: up to 0.77 over 44 runs at
-/// (20, 10, 5) and (30, 20, 10), float32 and Gaussian answers; module docs); a value between
-/// this and the threshold could be signal or noise.
+/// [`predicted_noise`] for m0 to be decided (measured: up to 0.77 at (20, 10, 5) and
+/// (30, 20, 10), float32 and Gaussian answers; module docs); a value between this and the
+/// threshold could be signal or noise.
 pub const NOISE_CEILING: f64 = 1.5;
 
 /// The m0-th singular value must be at least this multiple of the threshold for m0 to be

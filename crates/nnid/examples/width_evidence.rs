@@ -39,10 +39,7 @@ fn full_span(
         .with_n_grad(d + 5)
         .with_stencil(GradientStencil::Central { eps });
     let span = gradient_span(la, oracle, &cfg, seed)?;
-    let per_point = PointNoise {
-        absolute: floor.absolute,
-        per_value: floor.relative,
-    };
+    let per_point = floor.point_noise();
     let sigmas = |noise: PointNoise| -> Vec<f64> {
         span.value_scales.iter().map(|&v| noise.at(v)).collect()
     };

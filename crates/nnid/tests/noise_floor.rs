@@ -112,8 +112,12 @@ fn a_noisy_oracle_floor_is_within_a_factor_three_of_sigma() {
             f.absolute > sigma / 3.0 && f.absolute < 3.0 * sigma,
             "seed {seed}: {f:?}"
         );
-        // Both kinds see independent noise.
+        // Both kinds see independent noise, so it is additive for the width decision.
         assert!(f.repeat > sigma / 3.0 && f.stencil > sigma / 3.0, "{f:?}");
+        assert!(
+            !f.is_deterministic() && f.point_noise().per_value == 0.0,
+            "{f:?}"
+        );
     }
 }
 
@@ -193,6 +197,9 @@ fn a_float32_oracle_floor_is_its_rounding() {
                     bitwise_eq(f.repeat, 0.0),
                     "{what}: a deterministic oracle repeats itself"
                 );
+                // Rounding follows |f|: the width decision models it point by point.
+                assert!(f.is_deterministic(), "{what}: {f:?}");
+                assert!(bitwise_eq(f.point_noise().per_value, f.relative), "{what}");
                 let c = certificate(&oracle, &net, Some(&f));
                 assert!(c.certified && c.noise_limited, "{what}: {c:?}");
                 assert!(c.threshold > 1e-8, "{what}: {c:?}");

@@ -15,8 +15,7 @@ use crate::noise::{NoiseFloor, noise_threshold, probe_stage};
 use crate::{IdentifyError, StageRunner};
 use nnid_bias_fit::{FitData, FitWidthSearch, RouteGConfig, discover_m1_by_fit, route_g_fit};
 use nnid_fd_hessian::{
-    GradientStencil, PointNoise, SpanConfig, gradient_span, gradient_span_of_unknown_width,
-    noise_adapted_step,
+    GradientStencil, SpanConfig, gradient_span, gradient_span_of_unknown_width, noise_adapted_step,
 };
 use nnid_linalg::{Linalg, Mat};
 use nnid_nn_model::{Activation, Network, Oracle};
@@ -219,10 +218,7 @@ impl RouteG {
                 la,
                 oracle,
                 rho,
-                PointNoise {
-                    absolute: floor.absolute,
-                    per_value: floor.relative,
-                },
+                floor.point_noise(),
                 self.extra_gradients,
                 seed,
             )
