@@ -13,13 +13,15 @@
 //! ([`crate::operator`]), when the problem provides them ([`LeastSquares::operator`]); the
 //! outer iteration (acceptance, λ updates, stopping) is the same. When those conjugate
 //! gradients do not converge within [`CgSettings::factor_after`] iterations on a problem of
-//! at most [`CgSettings::factor_max_params`] parameters, `JᵀJ + Λ` is factored once at that
-//! iterate and preconditions that step and every later one (exactly at first, nearly so
-//! after, since J changes little near a solution).
+//! at most [`CgSettings::factor_max_params`] parameters, `JᵀJ + Λ` is factored at that
+//! iterate and preconditions that step and the later ones (exactly at first, nearly so
+//! after, since J changes little near a solution), until one of them again needs more than
+//! `factor_after` iterations and is factored anew.
 
 use crate::FitError;
 use crate::operator::{
-    CgSettings, FactoredPreconditioner, JacobianOperator, solve_damped_normal, solve_preconditioned,
+    CgSettings, FactoredPreconditioner, JacobianOperator, add_to_diagonal, solve_damped_normal,
+    solve_preconditioned,
 };
 use nnid_linalg::{Linalg, LinalgError, Mat, Op, dot, norm2};
 use rayon::prelude::*;
@@ -574,9 +576,7 @@ impl<'s> Linearization<'s> {
         match &self.solver {
             StepSolver::Dense(normal) => {
                 let mut damped = normal.clone();
-                for (k, l) in damping.iter().enumerate() {
-                    damped[(k, k)] += l;
-                }
+                add_to_diagonal(&mut damped, damping);
                 let b = Mat::from_col_major(rhs.len(), 1, rhs.to_vec());
                 match la.solve_spd(&damped, &b) {
                     Ok(step) => Ok(Some(StepSolution {
@@ -635,7 +635,7 @@ fn factor_normal(
 ) -> Option<FactoredPreconditioner> {
     let normal = dense_normal(la, problem, p, jac);
     *jac = Mat::zeros(0, 0);
-    FactoredPreconditioner::new(la, &normal, damping).ok()
+    FactoredPreconditioner::new(la, normal, damping).ok()
 }
 
 /// A solved step: δ, its CG iterations (0 for a dense step), and whether CG met its

@@ -115,18 +115,23 @@ pub struct FactoredPreconditioner {
 }
 
 impl FactoredPreconditioner {
-    /// Factors `normal + diag(damping)` (`normal` = `JᵀJ`, P×P).
+    /// Factors `normal + diag(damping)` (`normal` = `JᵀJ`, P×P, consumed: at the sizes
+    /// this is for it is hundreds of megabytes).
     ///
     /// # Errors
     /// [`LinalgError::NotPositiveDefinite`] (or non-finite input) from the backend.
-    pub fn new(la: Linalg<'_>, normal: &Mat, damping: &[f64]) -> Result<Self, LinalgError> {
-        let mut damped = normal.clone();
-        for (k, l) in damping.iter().enumerate() {
-            damped[(k, k)] += l;
-        }
+    pub fn new(la: Linalg<'_>, mut normal: Mat, damping: &[f64]) -> Result<Self, LinalgError> {
+        add_to_diagonal(&mut normal, damping);
         Ok(Self {
-            l: la.cholesky(&damped)?,
+            l: la.cholesky(&normal)?,
         })
+    }
+}
+
+/// `m += diag(d)` for a square `m`: the damped normal matrix `JᵀJ + Λ`.
+pub(crate) fn add_to_diagonal(m: &mut Mat, d: &[f64]) {
+    for (k, v) in d.iter().enumerate() {
+        m[(k, k)] += v;
     }
 }
 
@@ -300,7 +305,7 @@ mod tests {
             let damping = vec![1e-12; np];
             let b: Vec<f64> = (0..np).map(|_| rng.random_range(-1.0..1.0)).collect();
             let normal = la.matmul(&j, nnid_linalg::Op::Trans, &j, nnid_linalg::Op::NoTrans);
-            let factor = FactoredPreconditioner::new(la, &normal, &damping).unwrap();
+            let factor = FactoredPreconditioner::new(la, normal, &damping).unwrap();
             let op = j.clone();
             let cfg = CgSettings { rel_tol: 1e-10, max_iters: 50, ..CgSettings::default() };
             let sol = solve_preconditioned(&op, &damping, &b, nr, &cfg, &factor);

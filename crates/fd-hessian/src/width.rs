@@ -211,9 +211,7 @@ mod tests {
             let exact = NetworkOracle::new(net.clone());
             let floor = noise.max(1e-16);
             // As the pipeline does: the floor relative to the spread of f's answers.
-            let values = net.values(&crate::points::gaussian_points(d, 48, 1.0, seed));
-            let mean = values.iter().sum::<f64>() / 48.0;
-            let spread = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 47.0).sqrt();
+            let (_, spread) = probe_values(&net, seed);
             let noise_model = PointNoise::uniform(floor);
             let decided = if noise > 0.0 {
                 let noisy = NoisyOracle::new(Box::new(exact), noise, seed).unwrap();
@@ -233,16 +231,28 @@ mod tests {
             let d = m0 + extra_d;
             let act = if sigmoid { Activation::Sigmoid } else { Activation::Tanh };
             let net = TeacherConfig::new(d, m0, 1.max(m0 / 2)).activation(act).seed(seed).generate().unwrap();
-            let values = net.values(&crate::points::gaussian_points(d, 48, 1.0, seed));
+            let (values, spread) = probe_values(&net, seed);
             let rms = |v: &mut dyn Iterator<Item = f64>| (v.map(|x| x * x).sum::<f64>() / 48.0).sqrt();
             let rounding = rms(&mut values.iter().map(|&v| f64::from(v as f32) - v));
             let noise = PointNoise { absolute: rounding, per_value: rounding / rms(&mut values.iter().copied()) };
-            let mean = values.iter().sum::<f64>() / 48.0;
-            let spread = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 47.0).sqrt();
             let oracle = Float32Oracle::new(NetworkOracle::new(net.clone()));
             let decided = gradient_span_of_unknown_width(la(), &oracle, rounding / spread, noise, 5, seed);
             check_decision(&net, decided)?;
         }
+    }
+
+    /// f at 48 points x ~ N(0, I), as the pipeline's noise probe sees it, and the spread
+    /// (standard deviation) of those answers.
+    fn probe_values(net: &nnid_nn_model::Network, seed: u64) -> (Vec<f64>, f64) {
+        let values = net.values(&crate::points::gaussian_points(
+            net.input_dim(),
+            48,
+            1.0,
+            seed,
+        ));
+        let mean = values.iter().sum::<f64>() / 48.0;
+        let spread = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 47.0).sqrt();
+        (values, spread)
     }
 
     /// Undecided is allowed (the error names the spectrum); a decision must be right: m0

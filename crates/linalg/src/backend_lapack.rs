@@ -6,8 +6,8 @@
 //! ndarray-linalg calls them, are `dgesdd` (thin SVD), `dsyev` (eigh; the QR iteration, not
 //! the faster divide-and-conquer `dsyevd`, which ndarray-linalg does not expose),
 //! `dgeqrf`+`dorgqr` (QR), `dgelsd` (least squares, minimum norm) and `dpotrf`/`dpotrs`
-//! (SPD solve and Cholesky factor). Results that LAPACK returns in column-major order move into [`Mat`] without
-//! copying.
+//! (SPD solve and Cholesky factor). Results that LAPACK returns in column-major order move
+//! into [`Mat`] without copying.
 //!
 //! Environment: OpenBLAS reads `OPENBLAS_NUM_THREADS` when it is loaded; run with
 //! `OPENBLAS_NUM_THREADS=1` to keep this backend single-threaded like the others. On
