@@ -15,7 +15,8 @@ use crate::noise::{NoiseFloor, noise_threshold, probe_stage};
 use crate::{IdentifyError, StageRunner};
 use nnid_bias_fit::{FitData, FitWidthSearch, RouteGConfig, discover_m1_by_fit, route_g_fit};
 use nnid_fd_hessian::{
-    GradientStencil, SpanConfig, gradient_span, gradient_span_of_unknown_width, noise_adapted_step,
+    GradientStencil, SpanConfig, SpanRank, gradient_span, gradient_span_of_unknown_width,
+    noise_adapted_step,
 };
 use nnid_linalg::{Linalg, Mat};
 use nnid_nn_model::{Activation, Network, Oracle};
@@ -164,7 +165,7 @@ impl RouteG {
         seed: u64,
         runner: &mut StageRunner<'_>,
     ) -> Result<(Network, Architecture), IdentifyError> {
-        let span = self.span_of_unknown_width(la, widths.m0, floor, seed, runner)?;
+        let (span, rank) = self.span_of_unknown_width(la, widths.m0, floor, seed, runner)?;
         let m0 = span.ncols();
         let widest = Architecture {
             d,
@@ -182,7 +183,9 @@ impl RouteG {
                 self.fit_at(inputs, (g, h), m1, Some(floor.relative), runner)?,
                 m1,
             ),
-            None => self.m1_stage(inputs, (g, h), runner)?,
+            None => self
+                .m1_stage(inputs, (g, h), runner)
+                .map_err(|e| with_hidden_neuron_hint(e, rank.as_ref()))?,
         };
         let arch = Architecture { m1, ..widest };
         let report = &mut *runner.report;
@@ -190,8 +193,8 @@ impl RouteG {
         Ok((net, arch))
     }
 
-    /// Stage `widths_m0` (module docs of [`nnid_fd_hessian::span_rank`]); with m0 given, the
-    /// usual `gradient_span` at the noise-adapted step.
+    /// Stage `widths_m0` (module docs of [`nnid_fd_hessian::span_rank`]), with the decision's
+    /// evidence; with m0 given, the usual `gradient_span` at the noise-adapted step.
     fn span_of_unknown_width(
         &self,
         la: Linalg<'_>,
@@ -199,7 +202,7 @@ impl RouteG {
         floor: NoiseFloor,
         seed: u64,
         runner: &mut StageRunner<'_>,
-    ) -> Result<Mat, IdentifyError> {
+    ) -> Result<(Mat, Option<SpanRank>), IdentifyError> {
         let oracle = runner.oracle;
         let rho = floor.relative_to_spread();
         let eps = noise_adapted_step(rho);
@@ -210,7 +213,7 @@ impl RouteG {
                     .with_stencil(GradientStencil::Central { eps });
                 let span = gradient_span(la, oracle, &cfg, seed)?;
                 let details = json!({ "singular_values": span.singular_values, "eps": eps });
-                Ok((span.basis, details))
+                Ok(((span.basis, None), details))
             });
         }
         runner.run("widths_m0", || {
@@ -230,8 +233,9 @@ impl RouteG {
                 "predicted_noise": rank.predicted_noise,
                 "threshold": rank.threshold,
                 "gap": rank.gap,
+                "largest_noise": rank.largest_noise,
             });
-            Ok((span.basis, details))
+            Ok(((span.basis, Some(rank)), details))
         })
     }
 
@@ -293,6 +297,23 @@ impl RouteG {
             });
             Ok(((report.network, ev.m1), details))
         })
+    }
+}
+
+/// When no m1 certifies after m0 was decided from the gradient span, says that a
+/// first-layer neuron whose gradients lie below the span's noise is not counted in m0 and
+/// leaves every m1 uncertified (module docs of [`nnid_fd_hessian::span_rank`]).
+fn with_hidden_neuron_hint(error: IdentifyError, rank: Option<&SpanRank>) -> IdentifyError {
+    match (error, rank) {
+        (IdentifyError::WidthsUndecided(detail), Some(rank)) => {
+            IdentifyError::WidthsUndecided(format!(
+                "{detail}. m0 = {} was decided from the gradient span (the next singular value {:.2e} is {:.1} times the predicted noise): a first-layer neuron whose gradients lie below that noise is not counted in m0, and it would leave every m1 uncertified",
+                rank.m0,
+                rank.largest_noise,
+                rank.largest_noise / rank.predicted_noise
+            ))
+        }
+        (error, _) => error,
     }
 }
 
