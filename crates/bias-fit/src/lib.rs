@@ -43,6 +43,7 @@ pub use route_g::{
     seeded_start,
 };
 pub use second_layer::{
-    SecondLayer, SecondLayerConfig, SecondLayerQueries, SecondLayerReport, recover_second_layer,
+    SecondLayer, SecondLayerConfig, SecondLayerQueries, SecondLayerReport, UStencil,
+    recover_second_layer,
 };
 pub use student::{FitData, FreeBlocks, ParamLayout, StudentModel, StudentProblem};

@@ -258,12 +258,8 @@ fn identify_certifies_a_float32_oracle_against_its_floor() {
     assert!(!out.report.queries.contains_key("noise_floor"));
 }
 
-/// `auto` probes the floor first (48 queries): on a noisy oracle it skips route S and says
-/// so, route G stops at the floor and the result is certified against it; on an exact oracle
-/// route S runs and the probe is all the noise handling costs.
-#[test]
-fn auto_chooses_the_route_by_the_probed_floor() {
-    let la = Linalg::default_backend().unwrap();
+/// The (12, 6, 3) tanh teacher of the `auto` tests, its architecture and run options.
+fn small_auto_case() -> (Network, Architecture, RunOptions) {
     let net = TeacherConfig::new(12, 6, 3).seed(5).generate().unwrap();
     let arch = Architecture {
         d: 12,
@@ -277,6 +273,16 @@ fn auto_chooses_the_route_by_the_probed_floor() {
         test_points: 1000,
         ..RunOptions::default()
     };
+    (net, arch, options)
+}
+
+/// `auto` probes the floor first (48 queries): on a noisy oracle it skips route S and says
+/// so, route G stops at the floor and the result is certified against it; on an exact oracle
+/// route S runs and the probe is all the noise handling costs.
+#[test]
+fn auto_chooses_the_route_by_the_probed_floor() {
+    let la = Linalg::default_backend().unwrap();
+    let (net, arch, options) = small_auto_case();
     let auto = nnid::routes::auto::Auto::default();
     let noisy = NoisyOracle::new(NetworkOracle::new(net.clone()), 1e-6, 3).unwrap();
     let out = identify(la, &noisy, &arch, &auto, &options, &Silent, Some(&net));
@@ -312,4 +318,55 @@ fn auto_chooses_the_route_by_the_probed_floor() {
     let names: Vec<&str> = out.report.stages.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(&names[..2], ["noise_probe", "first_layer"]);
     assert!(out.certified() && out.report.noise_floor.is_none());
+}
+
+/// Route S's u-gradients: forward differences when the probe finds the answers exact (m0 + 1
+/// queries per point), the spec's central ones at σ = 1e-12, where route S still runs but
+/// the forward difference's noise term (100 times the central one's) would eat the θ fit's
+/// margin; both certify.
+#[test]
+fn auto_takes_forward_u_gradients_only_on_exact_answers() {
+    let la = Linalg::default_backend().unwrap();
+    let (net, arch, options) = small_auto_case();
+    let auto = nnid::routes::auto::Auto::default();
+    let cases: [(Box<dyn Oracle>, &str); 2] = [
+        (Box::new(NetworkOracle::new(net.clone())), "forward"),
+        (
+            Box::new(NoisyOracle::new(NetworkOracle::new(net.clone()), 1e-12, 3).unwrap()),
+            "central",
+        ),
+    ];
+    for (oracle, stencil) in cases {
+        let out = identify(
+            la,
+            oracle.as_ref(),
+            &arch,
+            &auto,
+            &options,
+            &Silent,
+            Some(&net),
+        );
+        let r = &out.report;
+        let second = &r
+            .stages
+            .iter()
+            .find(|s| s.name == "second_layer")
+            .unwrap_or_else(|| panic!("{stencil}: no route S second layer: {:?}", r.notes))
+            .details;
+        assert_eq!(second["gradient_stencil"], stencil);
+        let per_point = if stencil == "forward" { 6 + 1 } else { 2 * 6 };
+        let k = nnid_bias_fit::SecondLayerConfig::default().gradient_points(6, 3) as u64;
+        let attempts = second["attempts"].as_u64().unwrap();
+        assert_eq!(
+            second["queries"]["gradients"].as_u64(),
+            Some(attempts * k * per_point),
+            "{stencil}"
+        );
+        assert!(
+            out.certified(),
+            "{stencil}: {:?} {:?}",
+            r.certificate,
+            r.notes
+        );
+    }
 }

@@ -265,7 +265,7 @@ pub(crate) fn abs_cos(a: &[f64], b: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::second_layer::ugrad::{gaussian_points, u_gradients, u_pseudo_inverse};
+    use crate::second_layer::ugrad::{UDifference, gaussian_points, u_gradients, u_pseudo_inverse};
     use nnid_linalg::{BackendKind, dot};
     use nnid_nn_model::NetworkOracle;
     use nnid_nn_model::teacher::TeacherConfig;
@@ -293,7 +293,7 @@ mod tests {
                 let (p, _) = u_pseudo_inverse(la, net.a()).unwrap();
                 let mut rng = ChaCha8Rng::seed_from_u64(9);
                 let x = gaussian_points(&mut rng, d, 2, 0.7 * act.width());
-                let ug = u_gradients(&oracle, net.a(), &p, x, 1e-4).unwrap();
+                let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Central(1e-4)).unwrap();
                 let q = la.qr(net.b()).unwrap().q;
                 let mut ms = Vec::new();
                 for k in 0..2 {

@@ -1,8 +1,9 @@
-//! u-gradients by central differences with a fixed step in u = Âᵀx (route S step 3.1).
+//! u-gradients by finite differences with a fixed step in u = Âᵀx (route S step 3.1).
 //!
 //! With P = (Âᵀ)⁺ (d×m0, ÂᵀP = I), the points x ± εPe_j move u = Âᵀx by exactly ±εe_j, so
 //! `∂f/∂u_j ≈ [f(x + εPe_j) − f(x − εPe_j)]/(2ε)` has the error of a plain central difference
-//! whatever the conditioning of Â: an ill-conditioned Â only lengthens the x-step. (The
+//! whatever the conditioning of Â: an ill-conditioned Â only lengthens the x-step; the same
+//! holds for the forward difference `[f(x + εPe_j) − f(x)]/ε` ([`UDifference`]). (The
 //! alternative, a least-squares map of x-gradients, multiplies their error by cond(Â): it
 //! failed on a cond-1.4e5 teacher in the prototype, route-S notes §2.1.)
 
@@ -54,8 +55,46 @@ pub(crate) struct UGradients {
     pub grad: Mat,
 }
 
-/// Central-difference u-gradients at every column of `x`: `2·m0` queries per point, all in
-/// one batch.
+/// A finite-difference stencil in u with its step (chosen by
+/// [`super::SecondLayerConfig::u_difference`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum UDifference {
+    /// `[f(x + εPe_j) − f(x − εPe_j)]/(2ε)`: 2·m0 queries per point.
+    Central(f64),
+    /// `[f(x + εPe_j) − f(x)]/ε`: m0 + 1 queries per point.
+    Forward(f64),
+}
+
+impl UDifference {
+    /// The (sign, coordinate) offsets of one point's stencil, in query order: `None` is x
+    /// itself.
+    fn offsets(self, m0: usize) -> Vec<Option<(f64, usize)>> {
+        match self {
+            Self::Central(_) => (0..m0)
+                .flat_map(|j| [Some((1.0, j)), Some((-1.0, j))])
+                .collect(),
+            Self::Forward(_) => std::iter::once(None)
+                .chain((0..m0).map(|j| Some((1.0, j))))
+                .collect(),
+        }
+    }
+
+    /// ∂f/∂u_j from one point's answers `f` (in [`UDifference::offsets`] order).
+    fn derivative(self, f: &[f64], j: usize) -> f64 {
+        match self {
+            Self::Central(step) => (f[2 * j] - f[2 * j + 1]) / (2.0 * step),
+            Self::Forward(step) => (f[1 + j] - f[0]) / step,
+        }
+    }
+
+    fn step(self) -> f64 {
+        match self {
+            Self::Central(step) | Self::Forward(step) => step,
+        }
+    }
+}
+
+/// u-gradients at every column of `x` by `difference`, in batches of whole points.
 ///
 /// # Errors
 /// [`FitError::Oracle`] when the oracle fails.
@@ -64,30 +103,32 @@ pub(crate) fn u_gradients(
     a: &Mat,
     p: &Mat,
     x: Mat,
-    step: f64,
+    difference: UDifference,
 ) -> Result<UGradients, FitError> {
     let (d, m0) = a.shape();
     let k = x.ncols();
+    let offsets = difference.offsets(m0);
+    let per_point = offsets.len();
     // Batches of whole gradient points, at most about 2²⁴ coordinates (128 MB) each: at
     // (3072, 512, 128) all 134 points at once would be 3.4 GB.
-    let per_batch = ((1usize << 24) / (2 * m0 * d).max(1)).max(1);
-    let mut f = Vec::with_capacity(2 * m0 * k);
+    let per_batch = ((1usize << 24) / (per_point * d).max(1)).max(1);
+    let mut f = Vec::with_capacity(per_point * k);
     for first in (0..k).step_by(per_batch) {
         let last = (first + per_batch).min(k);
-        let mut pts = Mat::zeros(d, 2 * m0 * (last - first));
+        let mut pts = Mat::zeros(d, per_point * (last - first));
         for c in first..last {
-            for j in 0..m0 {
-                for (s, sign) in [(0, 1.0), (1, -1.0)] {
-                    let col = pts.col_mut(2 * ((c - first) * m0 + j) + s);
-                    col.copy_from_slice(x.col(c));
-                    axpy(sign * step, p.col(j), col);
+            for (o, offset) in offsets.iter().enumerate() {
+                let col = pts.col_mut((c - first) * per_point + o);
+                col.copy_from_slice(x.col(c));
+                if let Some((sign, j)) = *offset {
+                    axpy(sign * difference.step(), p.col(j), col);
                 }
             }
         }
         f.extend(oracle.query(&pts)?);
     }
     let grad = Mat::from_fn(m0, k, |j, c| {
-        (f[2 * (c * m0 + j)] - f[2 * (c * m0 + j) + 1]) / (2.0 * step)
+        difference.derivative(&f[c * per_point..(c + 1) * per_point], j)
     });
     let u = Mat::from_fn(m0, k, |i, c| nnid_linalg::dot(a.col(i), x.col(c)));
     Ok(UGradients { x, u, grad })
@@ -126,7 +167,7 @@ mod tests {
                 );
                 let mut rng = ChaCha8Rng::seed_from_u64(1);
                 let x = gaussian_points(&mut rng, 9, 4, 0.7);
-                let ug = u_gradients(&oracle, net.a(), &p, x, 1e-4).unwrap();
+                let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Central(1e-4)).unwrap();
                 assert_eq!(oracle.queries(), 2 * 6 * 4, "{kind}: queries");
                 for c in 0..4 {
                     let fw = net.forward(ug.x.col(c));
@@ -139,6 +180,44 @@ mod tests {
                             "{kind} {act}: point {c} coord {i}: error {err:e}"
                         );
                     }
+                }
+            }
+        }
+    }
+
+    /// The forward difference with u-step ε is ∂_j f + ε/2·∂²_jj f + O(ε²|∂³f|) plus rounding
+    /// 2u|f|/ε: with ε = 1.5e-6, |f| ≤ m1 = 3 and |∂³f| ≲ 10 that is ≲ 1e-9 around the exact
+    /// second-order value (computed from the forward pass), so 2e-9 bounds it; m0 + 1
+    /// queries per point.
+    #[test]
+    fn forward_u_gradients_match_to_second_order() {
+        let la = BackendKind::default_compiled().unwrap().linalg().unwrap();
+        for act in Activation::ALL {
+            let net = TeacherConfig::new(9, 6, 3)
+                .activation(act)
+                .seed(3)
+                .generate()
+                .unwrap();
+            let oracle = NetworkOracle::new(net.clone());
+            let (p, _) = u_pseudo_inverse(la, net.a()).unwrap();
+            let x = gaussian_points(&mut ChaCha8Rng::seed_from_u64(2), 9, 4, 0.7);
+            let step = 1.5e-6;
+            let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Forward(step)).unwrap();
+            assert_eq!(oracle.queries(), (6 + 1) * 4, "queries");
+            for c in 0..4 {
+                let fw = net.forward(ug.x.col(c));
+                for j in 0..6 {
+                    let (g1, g2) = (fw.gy[j][1], fw.gy[j][2]);
+                    let (first, second) = (0..3).fold((0.0, 0.0), |(f1, f2), l| {
+                        let b = net.b()[(j, l)];
+                        let hz = fw.hz[l];
+                        (
+                            f1 + hz[1] * b * g1,
+                            f2 + hz[2] * (b * g1).powi(2) + hz[1] * b * g2,
+                        )
+                    });
+                    let err = (ug.grad[(j, c)] - first - step / 2.0 * second).abs();
+                    assert!(err < 2e-9, "{act}: point {c} coord {j}: error {err:e}");
                 }
             }
         }

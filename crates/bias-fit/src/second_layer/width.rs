@@ -38,7 +38,7 @@ pub struct WidthEvidence {
     pub accept: f64,
     /// Gradient points queried.
     pub gradient_points: usize,
-    /// Oracle queries (2·m0 per gradient point).
+    /// Oracle queries ([`SecondLayerConfig::gradient_point_queries`] per gradient point).
     pub queries: u64,
 }
 
@@ -68,7 +68,8 @@ impl Gradients<'_> {
             k - have,
             self.cfg.point_scale * self.g.width(),
         );
-        let ug = ugrad::u_gradients(self.oracle, self.a, &self.p, x, self.cfg.gradient_step)?;
+        let difference = self.cfg.u_difference(self.g);
+        let ug = ugrad::u_gradients(self.oracle, self.a, &self.p, x, difference)?;
         self.u.extend(ug.u.columns().map(<[f64]>::to_vec));
         self.grad.extend(ug.grad.columns().map(<[f64]>::to_vec));
         Ok(())
@@ -168,7 +169,7 @@ pub fn discover_m1(
         trials,
         accept: cfg.theta_accept,
         gradient_points: k,
-        queries: (2 * m0 * k) as u64,
+        queries: (cfg.gradient_point_queries(m0) * k) as u64,
     })
 }
 

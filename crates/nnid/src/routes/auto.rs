@@ -13,6 +13,7 @@ use crate::metrics::certify;
 use crate::metrics::gaussian_points;
 use crate::noise::{NoiseFloor, probe_stage};
 use crate::{IdentifyError, StageRunner};
+use nnid_bias_fit::UStencil;
 use nnid_bias_fit::fit_width::output_independence;
 use nnid_linalg::Linalg;
 use nnid_nn_model::{Activation, Network};
@@ -29,6 +30,14 @@ pub const ROUTE_S_MIN_INDEPENDENCE: f64 = 1e-4;
 /// the certificate's threshold there (module docs of [`crate::noise`]; measured in
 /// docs/results/noise.md).
 pub const SATURATION_NOISE_LIMIT: f64 = 1e-11;
+
+/// Route S's second layer takes its u-gradients by forward differences (m0 + 1 queries per
+/// point instead of 2·m0, [`nnid_bias_fit::UStencil::Forward`]) when the probed relative
+/// noise floor is at most this: answers exact to about a hundred rounding units (measured on
+/// exact oracles: 1.6e-16 at (100, 50, 25)). Above it the forward difference's noise term,
+/// 100 times the central one's, would eat the θ fit's margin, so the spec's central
+/// differences stay.
+pub const FORWARD_GRADIENT_LIMIT: f64 = 1e-14;
 
 /// The noise probe first (module docs); then route S (few queries, little compute) unless the
 /// floor rules it out; if it errors or its network fails a validation check (the
@@ -47,6 +56,10 @@ pub struct Auto {
     pub probe_noise: bool,
     /// Skip route S above this relative noise floor. Default [`SATURATION_NOISE_LIMIT`].
     pub saturation_noise_limit: f64,
+    /// Forward-difference u-gradients in route S's second layer at or below this probed
+    /// relative floor. Default [`FORWARD_GRADIENT_LIMIT`]; a negative value keeps
+    /// `saturation.second.gradient_stencil` as it is.
+    pub forward_gradient_limit: f64,
 }
 
 impl Default for Auto {
@@ -57,6 +70,7 @@ impl Default for Auto {
             check_points: 0,
             probe_noise: true,
             saturation_noise_limit: SATURATION_NOISE_LIMIT,
+            forward_gradient_limit: FORWARD_GRADIENT_LIMIT,
         }
     }
 }
@@ -83,7 +97,7 @@ impl Route for Auto {
                 .gradient_with(floor)
                 .run(la, arch, seed.wrapping_add(1000), runner);
         }
-        let first = self.saturation.run(la, arch, seed, runner);
+        let first = self.saturation_for(floor).run(la, arch, seed, runner);
         self.check_or_fall_back(la, arch, first, floor, seed, runner)
     }
 }
@@ -114,6 +128,16 @@ impl Auto {
 
     fn too_noisy_for_s(&self, floor: &NoiseFloor) -> bool {
         floor.relative > self.saturation_noise_limit
+    }
+
+    /// Route S, with forward-difference u-gradients when the probed floor is at most
+    /// [`Auto::forward_gradient_limit`] ([`FORWARD_GRADIENT_LIMIT`]).
+    fn saturation_for(&self, floor: Option<NoiseFloor>) -> RouteS {
+        let mut route = self.saturation.clone();
+        if floor.is_some_and(|f| f.relative <= self.forward_gradient_limit) {
+            route.second.gradient_stencil = UStencil::Forward;
+        }
+        route
     }
 
     /// Route G, told the probed noise floor.
@@ -205,19 +229,17 @@ impl Auto {
                 runner,
             );
         }
-        let layer1 = self
-            .saturation
-            .first_layer_stage(la, widths.m0, g, seed, runner)?;
+        let saturation = self.saturation_for(floor);
+        let layer1 = saturation.first_layer_stage(la, widths.m0, g, seed, runner)?;
         let m0 = layer1.a.ncols();
         let m1 = match widths.m1 {
             Some(m1) => m1,
-            None => self
-                .saturation
-                .m1_stage(la, g, &layer1, seed.wrapping_add(5), runner)?,
+            None => saturation.m1_stage(la, g, &layer1, seed.wrapping_add(5), runner)?,
         };
         let decided = widths.m1.is_none();
+        let context = (&saturation, &layer1);
         let (first, arch) =
-            self.minimal_second_layer(la, (d, m0, m1, g, h), decided, &layer1, seed, runner)?;
+            self.minimal_second_layer(la, (d, m0, m1, g, h), decided, context, seed, runner)?;
         let report = &mut *runner.report;
         (report.m0, report.m1, report.parameters) = (m0, arch.m1, arch.parameters());
         let net = self.check_or_fall_back(la, &arch, first, floor, seed, runner)?;
@@ -236,7 +258,7 @@ impl Auto {
         la: Linalg<'_>,
         (d, m0, m1, g, h): (usize, usize, usize, Activation, Activation),
         decided: bool,
-        layer1: &FirstLayer,
+        (saturation, layer1): (&RouteS, &FirstLayer),
         seed: u64,
         runner: &mut StageRunner<'_>,
     ) -> Result<(Result<Network, IdentifyError>, Architecture), IdentifyError> {
@@ -245,9 +267,7 @@ impl Auto {
         loop {
             let arch = Architecture { d, m0, m1, g, h };
             arch.validate()?;
-            let net = self
-                .saturation
-                .second_layer_stage(la, &arch, layer1, seed, runner);
+            let net = saturation.second_layer_stage(la, &arch, layer1, seed, runner);
             let independence = match &net {
                 Ok(n) if decided && m1 > 1 => output_independence(la, n, &points)?,
                 _ => return Ok((net, arch)),

@@ -128,6 +128,7 @@ impl RouteS {
                 "reached_target": sl.reached_target,
                 "attempts": sl.attempts.len(),
                 "cond_a": sl.cond_a,
+                "gradient_stencil": format!("{:?}", self.second.gradient_stencil).to_lowercase(),
                 "theta_starts": sl.best().theta_starts,
                 "theta_misfit": sl.best().theta_misfit,
                 "identity_residual": sl.best().identity_residual,
