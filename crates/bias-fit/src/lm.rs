@@ -417,6 +417,7 @@ pub fn levenberg_marquardt(
     let mut history = Vec::new();
     let mut factoring = Factoring {
         allowed: cg.is_some_and(|c| np <= c.factor_max_params),
+        probe_iterations: cg.map_or((0, 0), |c| (c.first_factor_after, c.factor_after)),
         factor: None,
     };
     for iteration in 1..=cfg.max_iters {
@@ -563,15 +564,14 @@ impl<'s> Linearization<'s> {
 
     /// Solves `(JᵀJ + diag(damping)) δ = rhs`: the step, or `None` when the dense system
     /// is not positive definite (the caller raises λ). CG uses `factored` when given, else
-    /// the operator's preconditioner, and stops after [`CgSettings::factor_after`]
-    /// iterations when `probe` is set.
+    /// the operator's preconditioner, and stops after `probe` iterations when given.
     fn solve(
         &self,
         la: Linalg<'_>,
         damping: &[f64],
         rhs: &[f64],
         factored: Option<&FactoredPreconditioner>,
-        probe: bool,
+        probe: Option<usize>,
     ) -> Result<Option<StepSolution>, FitError> {
         match &self.solver {
             StepSolver::Dense(normal) => {
@@ -590,7 +590,7 @@ impl<'s> Linearization<'s> {
             }
             StepSolver::Iterative { op, cg, residuals } => {
                 let cg = &CgSettings {
-                    max_iters: if probe { cg.factor_after } else { cg.max_iters },
+                    max_iters: probe.unwrap_or(cg.max_iters),
                     ..*cg
                 };
                 let sol = match factored {
@@ -654,6 +654,9 @@ struct StepSolution {
 struct Factoring {
     /// CG steps, at most `factor_max_params` parameters, and no failed factorisation.
     allowed: bool,
+    /// CG iterations before factoring: ([`CgSettings::first_factor_after`],
+    /// [`CgSettings::factor_after`]).
+    probe_iterations: (usize, usize),
     factor: Option<FactoredPreconditioner>,
 }
 
@@ -668,16 +671,17 @@ impl Factoring {
         damping: &[f64],
         rhs: &[f64],
     ) -> Result<Option<(Vec<f64>, usize)>, FitError> {
-        let probe = self.allowed;
+        let probe = self.allowed.then_some(self.probe_iterations);
+        let probe = probe.map(|(first, later)| if self.factor.is_some() { later } else { first });
         let Some(first) = lin.solve(la, damping, rhs, self.factor.as_ref(), probe)? else {
             return Ok(None);
         };
-        if !probe || first.converged {
+        if probe.is_none() || first.converged {
             return Ok(Some((first.step, first.iterations)));
         }
         self.factor = factor_normal(la, problem, p, damping, jac);
         self.allowed = self.factor.is_some();
-        let again = lin.solve(la, damping, rhs, self.factor.as_ref(), false)?;
+        let again = lin.solve(la, damping, rhs, self.factor.as_ref(), None)?;
         Ok(again.map(|s| (s.step, first.iterations + s.iterations)))
     }
 }

@@ -301,11 +301,12 @@ fn a_capped_cg_step_factors_the_normal_matrix_and_converges() {
         );
         let y = m.matvec(&vec![1.0; p]);
         let problem = Linear { m, y };
-        let solve = |factor_max_params| {
+        let solve = |factor_max_params, first_factor_after| {
             let cg = CgSettings {
                 max_iters: 5,
                 factor_after: 5,
                 factor_max_params,
+                first_factor_after,
                 ..CgSettings::default()
             };
             let cfg = LmConfig {
@@ -318,7 +319,7 @@ fn a_capped_cg_step_factors_the_normal_matrix_and_converges() {
             levenberg_marquardt(la, &problem, vec![0.0; p], &cfg).unwrap()
         };
         let error = |params: &[f64]| params.iter().map(|v| (v - 1.0).abs()).fold(0.0, f64::max);
-        let factored = solve(p);
+        let factored = solve(p, 5);
         assert!(
             factored.history[0].factored,
             "{}: {:?}",
@@ -331,7 +332,13 @@ fn a_capped_cg_step_factors_the_normal_matrix_and_converges() {
             la.name(),
             error(&factored.params)
         );
-        let unfactored = solve(0);
+        // Factoring at once (first_factor_after 0): the first step runs no CG iteration
+        // before the factor, then one or two with it (exact at that iterate).
+        let at_once = solve(p, 0);
+        assert!(at_once.history[0].factored && at_once.history[0].cg_iterations <= 2);
+        assert!(at_once.history[0].cg_iterations < factored.history[0].cg_iterations);
+        assert!(error(&at_once.params) < 1e-8, "{}", la.name());
+        let unfactored = solve(0, 5);
         assert!(unfactored.history.iter().all(|h| !h.factored));
         assert!(
             error(&unfactored.params) > 1e-6,

@@ -336,7 +336,9 @@ pub fn compare_with_truth(truth: &Network, net: &Network, options: &RunOptions) 
         1.0,
         options.seed ^ 0x7E57,
     );
-    let y = truth.values(&points);
+    // By matrix products: at (784, 128, 32) one matrix-vector product per point made this
+    // comparison 0.35 s of a 5 s run.
+    let y = truth.values_fast(&points);
     TruthComparison {
         first_layer: match_weights(truth.a(), net.a(), 1e-4),
         missing_first_layer: missing_weights(truth.a(), net.a(), RECOVERY_THRESHOLD),

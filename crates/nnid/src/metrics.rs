@@ -46,9 +46,10 @@ pub struct FunctionError {
     pub abs_sup: f64,
 }
 
-/// Compares `net` with reference values `y` at `points`.
+/// Compares `net` with reference values `y` at `points` (`net` evaluated by
+/// [`Network::values_fast`]: the same values to rounding, by matrix products on large batches).
 pub fn function_error(net: &Network, points: &Mat, y: &[f64]) -> FunctionError {
-    let yhat = net.values(points);
+    let yhat = net.values_fast(points);
     let diff: Vec<f64> = yhat.iter().zip(y).map(|(a, b)| a - b).collect();
     let abs_sup = diff.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     let ymax = y.iter().fold(0.0_f64, |m, v| m.max(v.abs()));

@@ -146,7 +146,11 @@ pub struct SecondLayerConfig {
     /// **\[design\]** How the polish solves its steps. Default: conjugate gradients on
     /// Jacobian products from 800 free parameters on, dense normal equations below
     /// (docs/stages/second-layer.md has the measurements: the dense step costs N·P² flops,
-    /// 10¹¹ at (200, 100, 50), and P² memory, 35 GB at (3072, 512, 128)).
+    /// 10¹¹ at (200, 100, 50), and P² memory, 35 GB at (3072, 512, 128)). The CG factors
+    /// `JᵀJ + Λ` at its first step (`first_factor_after` 0) when P ≤ 8,000: every one of
+    /// the 90 polishes of `cargo xtask scale` (rev f4b8bb2) ran its first 30 iterations
+    /// without converging and then factored; skipping them saved about 0.1 s of 3.3 at
+    /// (784, 128, 32) sigmoid.
     pub polish_step: StepMethod,
     /// Initial LM damping of a matrix-free polish (more free parameters than
     /// [`CgSettings::factor_max_params`]). Default 10⁻⁶: the identities start it within
@@ -197,7 +201,10 @@ impl Default for SecondLayerConfig {
             polish_max_iters: 100,
             polish_step: StepMethod::Auto {
                 min_params: 800,
-                cg: CgSettings::default(),
+                cg: CgSettings {
+                    first_factor_after: 0,
+                    ..CgSettings::default()
+                },
             },
             polish_lambda0: 1e-6,
             polish_lambda0_exact: 1e-10,
