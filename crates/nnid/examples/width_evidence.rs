@@ -8,7 +8,8 @@
 //!   the search's plateau stop: validation error, whether it certified, and the
 //!   independence of the second-layer outputs ([`nnid_bias_fit::fit_width`]).
 //!
-//! `cargo run --release -p nnid --example width_evidence -- D M0 M1 tanh|sigmoid float32|SIGMA span`
+//! `cargo run --release -p nnid --example width_evidence -- D M0 M1 tanh|sigmoid float32|SIGMA span [STEP_FACTOR]`
+//! (STEP_FACTOR multiplies the noise-adapted step: what a larger step would show)
 //! `cargo run --release -p nnid --example width_evidence -- D M0 M1 tanh|sigmoid float32|SIGMA fit 9,10,12 [STARTS]`
 
 use nnid::experiment::route::OracleParams;
@@ -29,12 +30,12 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 /// one σ at every point and point by point (as the route decides).
 fn full_span(
     la: Linalg<'_>,
-    oracle: &dyn Oracle,
+    (oracle, step_factor): (&dyn Oracle, f64),
     floor: &NoiseFloor,
     seed: u64,
 ) -> Res<(GradientSpan, [f64; 2])> {
     let d = oracle.input_dim();
-    let eps = noise_adapted_step(floor.relative_to_spread());
+    let eps = step_factor * noise_adapted_step(floor.relative_to_spread());
     let cfg = SpanConfig::new(d)
         .with_n_grad(d + 5)
         .with_stencil(GradientStencil::Central { eps });
@@ -55,7 +56,7 @@ fn fit_widths(
     floor: &NoiseFloor,
     (m0, widths, starts): (usize, &[usize], usize),
 ) -> Res<()> {
-    let (span, _) = full_span(la, oracle, floor, 1)?;
+    let (span, _) = full_span(la, (oracle, 1.0), floor, 1)?;
     let basis = span.basis.leading_columns(m0);
     let d = oracle.input_dim();
     let data = |n, seed| -> Res<FitData> {
@@ -124,6 +125,11 @@ fn main() -> Res<()> {
         .ok_or("no backend")?
         .linalg()?;
     let seeds = if a[5] == "span" { 1..=4 } else { 1..=1 };
+    // `span FACTOR`: the step times FACTOR (what a larger step would show; the route uses 1).
+    let step_factor: f64 = match (a[5].as_str(), a.get(6)) {
+        ("span", Some(f)) => f.parse()?,
+        _ => 1.0,
+    };
     for seed in seeds {
         let teacher = TeacherConfig::new(d, m0, m1)
             .activation(act)
@@ -141,7 +147,7 @@ fn main() -> Res<()> {
             let starts = a.get(7).map_or(Ok(1), |s| s.parse())?;
             return fit_widths(la, oracle.as_ref(), act, &floor, (m0, &widths, starts));
         }
-        let (span, pred) = full_span(la, oracle.as_ref(), &floor, seed)?;
+        let (span, pred) = full_span(la, (oracle.as_ref(), step_factor), &floor, seed)?;
         let s = &span.singular_values;
         let near: Vec<String> = (m0.saturating_sub(2)..(m0 + 2).min(d))
             .map(|k| format!("s_{} {:.2e}", k + 1, s[k]))
