@@ -143,6 +143,16 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
+    /// The (9, 6, 3) teacher of these tests and its oracle.
+    fn teacher(act: Activation) -> (nnid_nn_model::Network, NetworkOracle) {
+        let net = TeacherConfig::new(9, 6, 3)
+            .activation(act)
+            .seed(3)
+            .generate()
+            .unwrap();
+        (net.clone(), NetworkOracle::new(net))
+    }
+
     /// The u-gradient of f is Σ_l h'(z_l) G b_l; the central difference with u-step 1e-4
     /// has truncation error ε²/6·|∂³f| ≲ 1e-8·m1 and rounding ≲ 1e-16·|f|/ε, so 1e-7 bounds it.
     #[test]
@@ -152,12 +162,7 @@ mod tests {
         for kind in kinds {
             let la = kind.linalg().unwrap();
             for act in Activation::ALL {
-                let net = TeacherConfig::new(9, 6, 3)
-                    .activation(act)
-                    .seed(3)
-                    .generate()
-                    .unwrap();
-                let oracle = NetworkOracle::new(net.clone());
+                let (net, oracle) = teacher(act);
                 let (p, cond) = u_pseudo_inverse(la, net.a()).unwrap();
                 assert!(cond >= 1.0, "{kind}: cond {cond}");
                 let atp = la.matmul(net.a(), Op::Trans, &p, Op::NoTrans);
@@ -193,12 +198,7 @@ mod tests {
     fn forward_u_gradients_match_to_second_order() {
         let la = BackendKind::default_compiled().unwrap().linalg().unwrap();
         for act in Activation::ALL {
-            let net = TeacherConfig::new(9, 6, 3)
-                .activation(act)
-                .seed(3)
-                .generate()
-                .unwrap();
-            let oracle = NetworkOracle::new(net.clone());
+            let (net, oracle) = teacher(act);
             let (p, _) = u_pseudo_inverse(la, net.a()).unwrap();
             let x = gaussian_points(&mut ChaCha8Rng::seed_from_u64(2), 9, 4, 0.7);
             let step = 1.5e-6;
