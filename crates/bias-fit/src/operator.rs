@@ -188,8 +188,7 @@ impl FactoredPreconditioner {
     /// columns with the solved part in parallel, then the small triangle in sequence.
     fn backward_solve(&self, z: &mut [f64]) {
         let (l, n) = (&self.l, self.l.nrows());
-        let starts: Vec<usize> = (0..n).step_by(SOLVE_BLOCK).collect();
-        for &k0 in starts.iter().rev() {
+        for k0 in (0..n).step_by(SOLVE_BLOCK).rev() {
             let k1 = (k0 + SOLVE_BLOCK).min(n);
             let (head, solved) = z.split_at_mut(k1);
             let below: Vec<f64> = (k0..k1)

@@ -293,7 +293,17 @@ mod tests {
                 let (p, _) = u_pseudo_inverse(la, net.a()).unwrap();
                 let mut rng = ChaCha8Rng::seed_from_u64(9);
                 let x = gaussian_points(&mut rng, d, 2, 0.7 * act.width());
-                let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Central(1e-4)).unwrap();
+                let ug = u_gradients(
+                    &oracle,
+                    net.a(),
+                    &p,
+                    x,
+                    UDifference {
+                        stencil: crate::second_layer::UStencil::Central,
+                        step: 1e-4,
+                    },
+                )
+                .unwrap();
                 let q = la.qr(net.b()).unwrap().q;
                 let mut ms = Vec::new();
                 for k in 0..2 {

@@ -303,19 +303,20 @@ impl SecondLayerConfig {
 
     /// The u-gradients' stencil and step for first-layer activation `g`.
     pub(crate) fn u_difference(&self, g: Activation) -> ugrad::UDifference {
-        match self.gradient_stencil {
-            UStencil::Central => ugrad::UDifference::Central(self.gradient_step),
-            UStencil::Forward => ugrad::UDifference::Forward(self.forward_step * g.width()),
+        let step = match self.gradient_stencil {
+            UStencil::Central => self.gradient_step,
+            UStencil::Forward => self.forward_step * g.width(),
+        };
+        ugrad::UDifference {
+            stencil: self.gradient_stencil,
+            step,
         }
     }
 
-    /// Queries of one u-gradient point for m0 first-layer neurons (2·m0 central, m0 + 1
-    /// forward).
+    /// Queries of one u-gradient point for m0 first-layer neurons
+    /// ([`UStencil::queries_per_point`] of the configured stencil).
     pub fn gradient_point_queries(&self, m0: usize) -> usize {
-        match self.gradient_stencil {
-            UStencil::Central => 2 * m0,
-            UStencil::Forward => m0 + 1,
-        }
+        self.gradient_stencil.queries_per_point(m0)
     }
 
     /// Number of gradient points K for widths (m0, m1), m1 < m0.

@@ -7,6 +7,7 @@
 //! alternative, a least-squares map of x-gradients, multiplies their error by cond(Â): it
 //! failed on a cond-1.4e5 teacher in the prototype, route-S notes §2.1.)
 
+use super::UStencil;
 use crate::FitError;
 use nnid_linalg::{Linalg, Mat, axpy};
 use nnid_nn_model::Oracle;
@@ -58,38 +59,38 @@ pub(crate) struct UGradients {
 /// A finite-difference stencil in u with its step (chosen by
 /// [`super::SecondLayerConfig::u_difference`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum UDifference {
-    /// `[f(x + εPe_j) − f(x − εPe_j)]/(2ε)`: 2·m0 queries per point.
-    Central(f64),
-    /// `[f(x + εPe_j) − f(x)]/ε`: m0 + 1 queries per point.
-    Forward(f64),
+pub(crate) struct UDifference {
+    pub stencil: UStencil,
+    pub step: f64,
 }
 
-impl UDifference {
+impl UStencil {
     /// The (sign, coordinate) offsets of one point's stencil, in query order: `None` is x
     /// itself.
     fn offsets(self, m0: usize) -> Vec<Option<(f64, usize)>> {
         match self {
-            Self::Central(_) => (0..m0)
+            Self::Central => (0..m0)
                 .flat_map(|j| [Some((1.0, j)), Some((-1.0, j))])
                 .collect(),
-            Self::Forward(_) => std::iter::once(None)
+            Self::Forward => std::iter::once(None)
                 .chain((0..m0).map(|j| Some((1.0, j))))
                 .collect(),
         }
     }
 
-    /// ∂f/∂u_j from one point's answers `f` (in [`UDifference::offsets`] order).
-    fn derivative(self, f: &[f64], j: usize) -> f64 {
-        match self {
-            Self::Central(step) => (f[2 * j] - f[2 * j + 1]) / (2.0 * step),
-            Self::Forward(step) => (f[1 + j] - f[0]) / step,
-        }
+    /// Queries of one u-gradient point for m0 first-layer neurons: 2·m0 central, m0 + 1
+    /// forward.
+    pub fn queries_per_point(self, m0: usize) -> usize {
+        self.offsets(m0).len()
     }
+}
 
-    fn step(self) -> f64 {
-        match self {
-            Self::Central(step) | Self::Forward(step) => step,
+impl UDifference {
+    /// ∂f/∂u_j from one point's answers `f` (in [`UStencil::offsets`] order).
+    fn derivative(self, f: &[f64], j: usize) -> f64 {
+        match self.stencil {
+            UStencil::Central => (f[2 * j] - f[2 * j + 1]) / (2.0 * self.step),
+            UStencil::Forward => (f[1 + j] - f[0]) / self.step,
         }
     }
 }
@@ -107,7 +108,7 @@ pub(crate) fn u_gradients(
 ) -> Result<UGradients, FitError> {
     let (d, m0) = a.shape();
     let k = x.ncols();
-    let offsets = difference.offsets(m0);
+    let offsets = difference.stencil.offsets(m0);
     let per_point = offsets.len();
     // Batches of whole gradient points, at most about 2²⁴ coordinates (128 MB) each: at
     // (3072, 512, 128) all 134 points at once would be 3.4 GB.
@@ -121,7 +122,7 @@ pub(crate) fn u_gradients(
                 let col = pts.col_mut((c - first) * per_point + o);
                 col.copy_from_slice(x.col(c));
                 if let Some((sign, j)) = *offset {
-                    axpy(sign * difference.step(), p.col(j), col);
+                    axpy(sign * difference.step, p.col(j), col);
                 }
             }
         }
@@ -172,7 +173,17 @@ mod tests {
                 );
                 let mut rng = ChaCha8Rng::seed_from_u64(1);
                 let x = gaussian_points(&mut rng, 9, 4, 0.7);
-                let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Central(1e-4)).unwrap();
+                let ug = u_gradients(
+                    &oracle,
+                    net.a(),
+                    &p,
+                    x,
+                    UDifference {
+                        stencil: UStencil::Central,
+                        step: 1e-4,
+                    },
+                )
+                .unwrap();
                 assert_eq!(oracle.queries(), 2 * 6 * 4, "{kind}: queries");
                 for c in 0..4 {
                     let fw = net.forward(ug.x.col(c));
@@ -202,7 +213,17 @@ mod tests {
             let (p, _) = u_pseudo_inverse(la, net.a()).unwrap();
             let x = gaussian_points(&mut ChaCha8Rng::seed_from_u64(2), 9, 4, 0.7);
             let step = 1.5e-6;
-            let ug = u_gradients(&oracle, net.a(), &p, x, UDifference::Forward(step)).unwrap();
+            let ug = u_gradients(
+                &oracle,
+                net.a(),
+                &p,
+                x,
+                UDifference {
+                    stencil: UStencil::Forward,
+                    step,
+                },
+            )
+            .unwrap();
             assert_eq!(oracle.queries(), (6 + 1) * 4, "queries");
             for c in 0..4 {
                 let fw = net.forward(ug.x.col(c));
